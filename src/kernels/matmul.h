@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MIT
+// Weight-times-activation products: the one interface every projection goes through, whatever
+// the stored weight type. Activations are F32; weights stay in their stored dtype and are
+// converted inside the kernel; accumulation is F32.
+#pragma once
+
+#include <cstdint>
+
+#include "base/dtype.h"
+#include "threading/thread_pool.h"
+
+namespace mamba {
+
+// A stored weight matrix: `rows` output features, each row holds `cols` input features in
+// `dtype`, rows contiguous: row r starts at data + r * DTypeRowBytes(dtype, cols).
+// A PyTorch Linear weight [out, in] is rows=out, cols=in. Embedding tables are [vocab, d_model].
+struct WeightMatrix {
+  DType dtype = DType::kF32;
+  const void* data = nullptr;
+  int64_t rows = 0;
+  int64_t cols = 0;
+};
+
+// y[i, r] = sum_c x[i, c] * W[r, c]  for i in [0, n), r in [0, rows).
+// x: [n, cols] F32 with row stride x_stride (elements); y: [n, rows] F32 with row stride y_stride.
+// n == 1 is the decode (matrix-vector) case; n > 1 is prefill/batched decode (matrix-matrix).
+// Parallel over output rows (and/or n) on `pool` (null = calling thread only). x and y must not
+// overlap. Results may differ from MatMulRef by float reassociation only.
+void MatMul(const WeightMatrix& w, const float* x, int64_t x_stride, int64_t n, float* y,
+            int64_t y_stride, ThreadPool* pool);
+
+// Scalar reference twin of MatMul: plain loops, F32 accumulation in index order.
+void MatMulRef(const WeightMatrix& w, const float* x, int64_t x_stride, int64_t n, float* y,
+               int64_t y_stride);
+
+// out[i, :] = W[ids[i], :] converted to F32, for i in [0, n). Every id must be < w.rows
+// (checked by the caller; DCHECKed here). out: [n, cols] with row stride out_stride.
+void GatherRows(const WeightMatrix& w, const int32_t* ids, int64_t n, float* out,
+                int64_t out_stride);
+
+// Converts `n` elements of `dtype` at `src` to F32 (used at load for small parameter vectors).
+void ConvertToF32(DType dtype, const void* src, int64_t n, float* dst);
+
+}  // namespace mamba
