@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT
+// Session: one sequence being processed by a Model: its recurrent state, the logits of the last
+// token fed, and scratch space. Prefill feeds a prompt in chunks (bounded memory whatever its
+// length); Decode feeds one token. Not thread-safe; several Sessions may share one Model.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "model/model.h"
+#include "threading/thread_pool.h"
+
+namespace mamba {
+
+class Session {
+ public:
+  // `model` and `pool` (may be null) must outlive the session.
+  Session(const Model& model, ThreadPool* pool);
+
+  // Feeds `tokens` (may be empty) after what was fed before. On return logits() holds the logits
+  // of the last token. When `all_logits` is non-null it receives the logits of every token fed
+  // here, [tokens.size(), vocab_padded] row-major. Fails without changing the state when a token
+  // is out of the vocabulary.
+  Status Prefill(std::span<const int32_t> tokens, std::vector<float>* all_logits = nullptr);
+
+  // Feeds one token (a recurrent step).
+  Status Decode(int32_t token) { return Prefill(std::span<const int32_t>(&token, 1)); }
+
+  // [vocab_padded] logits of the last token fed; empty before the first token.
+  std::span<const float> logits() const;
+
+  // Tokens fed since the last Reset.
+  int64_t n_past() const { return state_.n_past; }
+  void Reset();
+
+  const SequenceState& state() const { return state_; }
+  // Replaces the state (e.g. one saved with state().Clone()); the shape must match (checked).
+  void RestoreState(SequenceState state);
+
+  // Longest piece of a prompt run through the model in one forward call.
+  static constexpr int64_t kPrefillChunk = 512;
+
+ private:
+  const Model& model_;
+  ThreadPool* pool_;
+  SequenceState state_;
+  Scratch scratch_;
+  std::vector<float> last_logits_;  // [vocab_padded] or empty
+};
+
+}  // namespace mamba

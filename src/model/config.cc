@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: MIT
+#include "model/config.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace mamba {
+
+namespace {
+
+using nlohmann::json;
+
+// Upper bounds that no real checkpoint comes near; they keep hostile configs from requesting
+// absurd allocations before the weights are even looked at.
+constexpr int64_t kMaxDim = 1 << 20;
+constexpr int64_t kMaxLayers = 4096;
+constexpr int64_t kMaxVocab = 1 << 24;
+constexpr int64_t kMaxDState = 4096;
+constexpr int64_t kMaxDConv = 256;
+
+class KeyReader {
+ public:
+  KeyReader(const json& obj, std::string file, std::string scope)
+      : obj_(obj), file_(std::move(file)), scope_(std::move(scope)) {}
+
+  bool Has(const char* key) const { return obj_.contains(key) && !obj_.at(key).is_null(); }
+
+  Status Error(const char* key, const std::string& what) const {
+    return InvalidArgumentError(file_ + ": key '" + scope_ + key + "': " + what);
+  }
+
+  // Reads an integer in [lo, hi]; a missing key is an error unless `def` is given.
+  StatusOr<int64_t> Int(const char* key, int64_t lo, int64_t hi,
+                        std::optional<int64_t> def = std::nullopt) const {
+    if (!Has(key)) {
+      if (def) return *def;
+      return Error(key, "missing (required)");
+    }
+    const json& v = obj_.at(key);
+    int64_t x;
+    if (v.is_number_integer()) {
+      x = v.get<int64_t>();
+    } else if (v.is_number_float() && v.get<double>() == static_cast<double>(
+                                                             static_cast<int64_t>(v.get<double>()))) {
+      x = static_cast<int64_t>(v.get<double>());
+    } else {
+      return Error(key, "expected an integer, got " + Truncated(v));
+    }
+    if (x < lo || x > hi) {
+      return Error(key, "value " + std::to_string(x) + " outside [" + std::to_string(lo) + ", " +
+                            std::to_string(hi) + "]");
+    }
+    return x;
+  }
+
+  StatusOr<bool> Bool(const char* key, bool def) const {
+    if (!Has(key)) return def;
+    const json& v = obj_.at(key);
+    if (!v.is_boolean()) return Error(key, "expected true or false, got " + Truncated(v));
+    return v.get<bool>();
+  }
+
+  StatusOr<double> Number(const char* key, double lo, double hi, double def) const {
+    if (!Has(key)) return def;
+    const json& v = obj_.at(key);
+    if (!v.is_number()) return Error(key, "expected a number, got " + Truncated(v));
+    const double x = v.get<double>();
+    if (!(x >= lo && x <= hi)) return Error(key, "value " + Truncated(v) + " out of range");
+    return x;
+  }
+
+  // dt_rank / time_step_rank: "auto" (= ceil(d_model / 16)) or a positive integer.
+  StatusOr<int64_t> Rank(const char* key, int64_t d_model) const {
+    const int64_t auto_rank = (d_model + 15) / 16;
+    if (!Has(key)) return auto_rank;
+    const json& v = obj_.at(key);
+    if (v.is_string()) {
+      if (v.get<std::string>() == "auto") return auto_rank;
+      return Error(key, "expected \"auto\" or an integer, got " + Truncated(v));
+    }
+    return Int(key, 1, kMaxDim);
+  }
+
+ private:
+  static std::string Truncated(const json& v) {
+    std::string s = v.dump();
+    if (s.size() > 40) s = s.substr(0, 37) + "...";
+    return s;
+  }
+
+  const json& obj_;
+  std::string file_;
+  std::string scope_;
+};
+
+int64_t RoundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+Status ParseStateSpaces(const json& root, const std::string& file, ModelConfig& c) {
+  KeyReader top(root, file, "");
+  c.dialect = ConfigDialect::kStateSpaces;
+  MAMBA_ASSIGN_OR_RETURN(c.d_model, top.Int("d_model", 1, kMaxDim));
+  MAMBA_ASSIGN_OR_RETURN(c.n_layer, top.Int("n_layer", 1, kMaxLayers));
+  MAMBA_ASSIGN_OR_RETURN(c.vocab_size, top.Int("vocab_size", 1, kMaxVocab));
+  MAMBA_ASSIGN_OR_RETURN(c.pad_vocab_size_multiple,
+                         top.Int("pad_vocab_size_multiple", 1, 1 << 16, 8));
+  MAMBA_ASSIGN_OR_RETURN(c.tie_embeddings, top.Bool("tie_embeddings", true));
+  MAMBA_ASSIGN_OR_RETURN(bool rms_norm, top.Bool("rms_norm", true));
+  if (!rms_norm) {
+    return UnimplementedError(file + ": key 'rms_norm': false (LayerNorm blocks) is not supported");
+  }
+  MAMBA_ASSIGN_OR_RETURN(c.norm_eps, top.Number("norm_epsilon", 0.0, 1.0, 1e-5));
+  if (top.Has("d_intermediate")) {
+    MAMBA_ASSIGN_OR_RETURN(int64_t d_mlp, top.Int("d_intermediate", 0, 0, 0));
+    (void)d_mlp;  // only 0 (no MLP blocks) is supported; Int() rejects anything else
+  }
+  if (top.Has("attn_layer_idx") && !(root.at("attn_layer_idx").is_array() &&
+                                     root.at("attn_layer_idx").empty())) {
+    return UnimplementedError(file + ": key 'attn_layer_idx': hybrid attention layers are not supported");
+  }
+
+  static const json kEmpty = json::object();
+  const json* ssm = &kEmpty;
+  if (top.Has("ssm_cfg")) {
+    if (!root.at("ssm_cfg").is_object()) return top.Error("ssm_cfg", "expected an object");
+    ssm = &root.at("ssm_cfg");
+  }
+  KeyReader s(*ssm, file, "ssm_cfg.");
+  c.arch = Arch::kMamba1;
+  if (s.Has("layer")) {
+    const json& layer = ssm->at("layer");
+    if (layer == "Mamba1") {
+      c.arch = Arch::kMamba1;
+    } else if (layer == "Mamba2") {
+      c.arch = Arch::kMamba2;
+    } else {
+      return s.Error("layer", "unknown layer type " + layer.dump() + " (expected Mamba1 or Mamba2)");
+    }
+  }
+  const bool m2 = c.arch == Arch::kMamba2;
+  MAMBA_ASSIGN_OR_RETURN(c.d_state, s.Int("d_state", 1, kMaxDState, m2 ? 128 : 16));
+  MAMBA_ASSIGN_OR_RETURN(c.d_conv, s.Int("d_conv", 1, kMaxDConv, 4));
+  MAMBA_ASSIGN_OR_RETURN(c.expand, s.Int("expand", 1, 64, 2));
+  MAMBA_ASSIGN_OR_RETURN(c.conv_bias, s.Bool("conv_bias", true));
+  MAMBA_ASSIGN_OR_RETURN(c.proj_bias, s.Bool("bias", false));
+  c.d_inner = c.expand * c.d_model;
+  if (c.d_inner > kMaxDim) return s.Error("expand", "expand * d_model too large");
+  if (m2) {
+    MAMBA_ASSIGN_OR_RETURN(c.headdim, s.Int("headdim", 1, kMaxDim, 64));
+    MAMBA_ASSIGN_OR_RETURN(c.ngroups, s.Int("ngroups", 1, kMaxDim, 1));
+    MAMBA_ASSIGN_OR_RETURN(c.chunk_size, s.Int("chunk_size", 1, 1 << 16, 256));
+    if (c.d_inner % c.headdim != 0) return s.Error("headdim", "does not divide d_inner");
+    if ((c.d_inner / c.headdim) % c.ngroups != 0) {
+      return s.Error("ngroups", "does not divide the number of heads");
+    }
+    c.dt_rank = 0;
+  } else {
+    MAMBA_ASSIGN_OR_RETURN(c.dt_rank, s.Rank("dt_rank", c.d_model));
+  }
+  c.vocab_padded = RoundUp(c.vocab_size, c.pad_vocab_size_multiple);
+  return Status::Ok();
+}
+
+Status ParseHuggingFace(const json& root, const std::string& file, ModelConfig& c) {
+  KeyReader top(root, file, "");
+  c.dialect = ConfigDialect::kHuggingFace;
+  if (!top.Has("model_type") || !root.at("model_type").is_string()) {
+    return top.Error("model_type", "missing or not a string");
+  }
+  const std::string type = root.at("model_type").get<std::string>();
+  if (type != "mamba") {
+    return UnimplementedError(file + ": key 'model_type': \"" + type +
+                              "\" is not supported (supported: \"mamba\")");
+  }
+  c.arch = Arch::kMamba1;
+  MAMBA_ASSIGN_OR_RETURN(c.d_model, top.Int("hidden_size", 1, kMaxDim));
+  MAMBA_ASSIGN_OR_RETURN(c.n_layer, top.Int("num_hidden_layers", 1, kMaxLayers));
+  MAMBA_ASSIGN_OR_RETURN(c.vocab_size, top.Int("vocab_size", 1, kMaxVocab));
+  MAMBA_ASSIGN_OR_RETURN(c.pad_vocab_size_multiple,
+                         top.Int("pad_vocab_size_multiple", 1, 1 << 16, 1));
+  MAMBA_ASSIGN_OR_RETURN(c.d_state, top.Int("state_size", 1, kMaxDState, 16));
+  MAMBA_ASSIGN_OR_RETURN(c.d_conv, top.Int("conv_kernel", 1, kMaxDConv, 4));
+  MAMBA_ASSIGN_OR_RETURN(c.expand, top.Int("expand", 1, 64, 2));
+  MAMBA_ASSIGN_OR_RETURN(c.d_inner, top.Int("intermediate_size", 1, kMaxDim, c.expand * c.d_model));
+  MAMBA_ASSIGN_OR_RETURN(c.dt_rank, top.Rank("time_step_rank", c.d_model));
+  MAMBA_ASSIGN_OR_RETURN(c.conv_bias, top.Bool("use_conv_bias", true));
+  MAMBA_ASSIGN_OR_RETURN(c.proj_bias, top.Bool("use_bias", false));
+  MAMBA_ASSIGN_OR_RETURN(c.tie_embeddings, top.Bool("tie_word_embeddings", true));
+  MAMBA_ASSIGN_OR_RETURN(c.norm_eps, top.Number("layer_norm_epsilon", 0.0, 1.0, 1e-5));
+  if (top.Has("hidden_act") && root.at("hidden_act") != "silu") {
+    return UnimplementedError(file + ": key 'hidden_act': only \"silu\" is supported");
+  }
+  if (top.Has("residual_in_fp32")) MAMBA_RETURN_IF_ERROR(top.Bool("residual_in_fp32", true).status());
+  c.vocab_padded = RoundUp(c.vocab_size, c.pad_vocab_size_multiple);
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string_view ArchName(Arch arch) { return arch == Arch::kMamba1 ? "mamba1" : "mamba2"; }
+
+StatusOr<ModelConfig> ParseModelConfig(std::string_view json_text, const std::string& file_name) {
+  json root = json::parse(json_text.begin(), json_text.end(), nullptr, /*allow_exceptions=*/false);
+  if (root.is_discarded()) return InvalidArgumentError(file_name + ": not valid JSON");
+  if (!root.is_object()) return InvalidArgumentError(file_name + ": top level is not a JSON object");
+  ModelConfig c;
+  const bool hf = root.contains("model_type") || root.contains("hidden_size");
+  MAMBA_RETURN_IF_ERROR(hf ? ParseHuggingFace(root, file_name, c)
+                           : ParseStateSpaces(root, file_name, c));
+  KeyReader top(root, file_name, "");
+  MAMBA_ASSIGN_OR_RETURN(int64_t eos, top.Int("eos_token_id", 0, kMaxVocab, 0));
+  MAMBA_ASSIGN_OR_RETURN(int64_t bos, top.Int("bos_token_id", 0, kMaxVocab, 0));
+  c.eos_token_id = static_cast<int32_t>(eos);
+  c.bos_token_id = static_cast<int32_t>(bos);
+  return c;
+}
+
+StatusOr<ModelConfig> LoadModelConfig(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFoundError("'" + path + "': cannot open config file");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) return IoError("'" + path + "': read error");
+  return ParseModelConfig(ss.str(), path);
+}
+
+}  // namespace mamba

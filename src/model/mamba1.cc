@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: MIT
+// Mamba-1 mixer forward for a batch of sequences. The projections run over all rows of the batch
+// at once (matrix-matrix work in prefill and batched decode); the causal conv and the selective
+// scan run per sequence over its rows, carrying that sequence's state.
+// Reference: state-spaces/mamba@e9594ce mamba_ssm/modules/mamba_simple.py (Mamba.forward, .step).
+#include "model/mamba1.h"
+
+#include <cmath>
+
+#include "kernels/conv1d.h"
+#include "kernels/matmul.h"
+#include "kernels/ssm_scan.h"
+
+namespace mamba {
+
+namespace {
+
+struct Mamba1Weights {
+  WeightMatrix in_proj;               // [2 * d_inner, d_model]: rows 0..d_inner-1 give x, rest z
+  std::vector<float> in_proj_bias;    // [2 * d_inner], empty unless config.proj_bias
+  std::vector<float> conv_weight;     // [d_conv, d_inner], tap-major (transposed from [d_inner,1,d_conv])
+  std::vector<float> conv_bias;       // [d_inner], empty unless config.conv_bias
+  WeightMatrix x_proj;                // [dt_rank + 2 * d_state, d_inner]: output split dt | B | C
+  WeightMatrix dt_proj;               // [d_inner, dt_rank]
+  std::vector<float> dt_bias;         // [d_inner]
+  std::vector<float> A;               // [d_inner, d_state] = -exp(A_log), precomputed once
+  std::vector<float> D;               // [d_inner]
+  WeightMatrix out_proj;              // [d_model, d_inner]
+  std::vector<float> out_proj_bias;   // [d_model], empty unless config.proj_bias
+};
+
+// Scratch slots.
+enum : int { kXZ, kXConv, kXDbl, kDt, kY };
+
+void AddBias(float* rows, int64_t n, int64_t width, int64_t stride, const std::vector<float>& b) {
+  if (b.empty()) return;
+  for (int64_t i = 0; i < n; ++i) {
+    float* r = rows + i * stride;
+    for (int64_t j = 0; j < width; ++j) r[j] += b[j];
+  }
+}
+
+class Mamba1Mixer final : public Mixer {
+ public:
+  Mamba1Mixer(const ModelConfig& c, Mamba1Weights w)
+      : d_model_(c.d_model),
+        d_inner_(c.d_inner),
+        d_state_(c.d_state),
+        d_conv_(c.d_conv),
+        dt_rank_(c.dt_rank),
+        w_(std::move(w)) {}
+
+  void Forward(int64_t layer, const float* in, int64_t n_rows, std::span<const SeqSlice> seqs,
+               float* out, Scratch& scratch, ThreadPool* pool) const override {
+    const int64_t d_xdbl = dt_rank_ + 2 * d_state_;
+    // Scratch buffers, all row-major over the batch rows.
+    float* xz = scratch.Get(kXZ, n_rows * 2 * d_inner_);   // [n_rows, 2 * d_inner]
+    float* xc = scratch.Get(kXConv, n_rows * d_inner_);    // [n_rows, d_inner]
+    float* x_dbl = scratch.Get(kXDbl, n_rows * d_xdbl);    // [n_rows, dt_rank + 2 * d_state]
+    float* dt = scratch.Get(kDt, n_rows * d_inner_);       // [n_rows, d_inner]
+    float* y = scratch.Get(kY, n_rows * d_inner_);         // [n_rows, d_inner]
+
+    // xz = self.in_proj(hidden_states); x, z = xz.chunk(2, dim=1)
+    MatMul(w_.in_proj, in, d_model_, n_rows, xz, 2 * d_inner_, pool);
+    AddBias(xz, n_rows, 2 * d_inner_, 2 * d_inner_, w_.in_proj_bias);
+    const float* x = xz;            // [n_rows, d_inner], row stride 2 * d_inner
+    const float* z = xz + d_inner_;  // [n_rows, d_inner], row stride 2 * d_inner
+
+    // x = self.act(self.conv1d(x)[..., :seqlen])   (causal, continuing from conv_state)
+    for (const SeqSlice& s : seqs) {
+      CausalConv1dArgs conv;
+      conv.n_tokens = s.length;
+      conv.channels = d_inner_;
+      conv.d_conv = d_conv_;
+      conv.x = x + s.begin * 2 * d_inner_;
+      conv.x_stride = 2 * d_inner_;
+      conv.weight = w_.conv_weight.data();
+      conv.bias = w_.conv_bias.empty() ? nullptr : w_.conv_bias.data();
+      conv.conv_state = s.state->conv(layer);
+      conv.out = xc + s.begin * d_inner_;
+      conv.out_stride = d_inner_;
+      CausalConv1dSilu(conv, pool);
+    }
+
+    // x_dbl = self.x_proj(x); dt, B, C = torch.split(x_dbl, [dt_rank, d_state, d_state], dim=-1)
+    MatMul(w_.x_proj, xc, d_inner_, n_rows, x_dbl, d_xdbl, pool);
+    // dt = self.dt_proj.weight @ dt.t()   (the bias is added inside the scan, before softplus)
+    MatMul(w_.dt_proj, x_dbl, d_xdbl, n_rows, dt, d_inner_, pool);
+
+    // y = selective_scan_fn(x, dt, A, B, C, self.D, z=z, delta_bias=dt_proj.bias, delta_softplus)
+    for (const SeqSlice& s : seqs) {
+      SelectiveScanArgs scan;
+      scan.n_tokens = s.length;
+      scan.d_inner = d_inner_;
+      scan.d_state = d_state_;
+      scan.x = xc + s.begin * d_inner_;
+      scan.x_stride = d_inner_;
+      scan.dt = dt + s.begin * d_inner_;
+      scan.dt_stride = d_inner_;
+      scan.dt_bias = w_.dt_bias.data();
+      scan.A = w_.A.data();
+      scan.B = x_dbl + s.begin * d_xdbl + dt_rank_;
+      scan.B_stride = d_xdbl;
+      scan.C = x_dbl + s.begin * d_xdbl + dt_rank_ + d_state_;
+      scan.C_stride = d_xdbl;
+      scan.D = w_.D.data();
+      scan.z = z + s.begin * 2 * d_inner_;
+      scan.z_stride = 2 * d_inner_;
+      scan.state = s.state->ssm(layer);
+      scan.y = y + s.begin * d_inner_;
+      scan.y_stride = d_inner_;
+      SelectiveScan(scan, pool);
+    }
+
+    // out = self.out_proj(y)
+    MatMul(w_.out_proj, y, d_inner_, n_rows, out, d_model_, pool);
+    AddBias(out, n_rows, d_model_, d_model_, w_.out_proj_bias);
+  }
+
+ private:
+  int64_t d_model_, d_inner_, d_state_, d_conv_, dt_rank_;
+  Mamba1Weights w_;
+};
+
+}  // namespace
+
+StateShape Mamba1StateShape(const ModelConfig& c) {
+  StateShape s;
+  s.n_layer = c.n_layer;
+  s.conv_rows = c.d_conv - 1;
+  s.conv_channels = c.d_inner;
+  s.ssm_size = c.d_inner * c.d_state;
+  return s;
+}
+
+StatusOr<std::unique_ptr<Mixer>> LoadMamba1Mixer(const ModelConfig& c, const WeightBinder& wb,
+                                                 const std::string& p) {
+  Mamba1Weights w;
+  const int64_t d_xdbl = c.dt_rank + 2 * c.d_state;
+  MAMBA_ASSIGN_OR_RETURN(w.in_proj, wb.Matrix(p + "in_proj.weight", 2 * c.d_inner, c.d_model));
+  if (c.proj_bias) {
+    MAMBA_ASSIGN_OR_RETURN(w.in_proj_bias, wb.F32(p + "in_proj.bias", {2 * c.d_inner}));
+    MAMBA_ASSIGN_OR_RETURN(w.out_proj_bias, wb.F32(p + "out_proj.bias", {c.d_model}));
+  }
+  MAMBA_ASSIGN_OR_RETURN(std::vector<float> conv_w,
+                         wb.F32(p + "conv1d.weight", {c.d_inner, 1, c.d_conv}));
+  w.conv_weight.resize(conv_w.size());
+  for (int64_t ch = 0; ch < c.d_inner; ++ch) {
+    for (int64_t k = 0; k < c.d_conv; ++k) {
+      w.conv_weight[k * c.d_inner + ch] = conv_w[ch * c.d_conv + k];
+    }
+  }
+  if (c.conv_bias) {
+    MAMBA_ASSIGN_OR_RETURN(w.conv_bias, wb.F32(p + "conv1d.bias", {c.d_inner}));
+  }
+  MAMBA_ASSIGN_OR_RETURN(w.x_proj, wb.Matrix(p + "x_proj.weight", d_xdbl, c.d_inner));
+  MAMBA_ASSIGN_OR_RETURN(w.dt_proj, wb.Matrix(p + "dt_proj.weight", c.d_inner, c.dt_rank));
+  MAMBA_ASSIGN_OR_RETURN(w.dt_bias, wb.F32(p + "dt_proj.bias", {c.d_inner}));
+  // A = -torch.exp(self.A_log.float())
+  MAMBA_ASSIGN_OR_RETURN(w.A, wb.F32(p + "A_log", {c.d_inner, c.d_state}));
+  for (float& a : w.A) a = -std::exp(a);
+  MAMBA_ASSIGN_OR_RETURN(w.D, wb.F32(p + "D", {c.d_inner}));
+  MAMBA_ASSIGN_OR_RETURN(w.out_proj, wb.Matrix(p + "out_proj.weight", c.d_model, c.d_inner));
+  return std::unique_ptr<Mixer>(new Mamba1Mixer(c, std::move(w)));
+}
+
+}  // namespace mamba

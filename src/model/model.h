@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: MIT
+// Model: the weights of a Mamba language model and its forward pass over a batch of sequences.
+// Immutable after Load and safe to share between threads; all per-sequence data lives in
+// SequenceState and all temporaries in a caller-owned Scratch.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "model/checkpoint.h"
+#include "model/mixer.h"
+
+namespace mamba {
+
+// One forward call: the tokens of several sequences concatenated, the slices that say which rows
+// belong to which sequence, and the rows whose logits are wanted.
+struct ForwardBatch {
+  std::span<const int32_t> tokens;      // [n_rows]
+  std::span<const SeqSlice> seqs;       // partition of [0, n_rows) in order
+  std::span<const int64_t> logit_rows;  // strictly increasing row indices, may be empty
+  float* logits = nullptr;              // [logit_rows.size(), vocab_padded]
+};
+
+class Model {
+ public:
+  // Opens the checkpoint at `path` (see OpenCheckpoint) and binds and validates every weight.
+  static StatusOr<std::unique_ptr<Model>> Load(const std::string& path,
+                                               const std::string& config_path = "");
+
+  const ModelConfig& config() const { return checkpoint_.config; }
+  const Checkpoint& checkpoint() const { return checkpoint_; }
+  StateShape state_shape() const { return arch_->state_shape(checkpoint_.config); }
+  // A zeroed state for a new sequence.
+  SequenceState NewState() const { return SequenceState(state_shape()); }
+  // Bytes of weight data in the mapped files.
+  size_t weight_bytes() const { return weight_bytes_; }
+
+  // Runs the batch through the model, advancing each sequence's state (and n_past) past its
+  // tokens. Fails (without touching any state) when a token id is outside [0, vocab_padded) or
+  // the slices do not partition the tokens.
+  Status Forward(const ForwardBatch& batch, Scratch& scratch, ThreadPool* pool) const;
+
+ private:
+  Model() = default;
+
+  Checkpoint checkpoint_;
+  const ArchOps* arch_ = nullptr;
+  WeightMatrix embedding_;               // [vocab_padded, d_model]
+  WeightMatrix lm_head_;                 // [vocab_padded, d_model] (the embedding when tied)
+  std::vector<std::vector<float>> norm_;  // n_layer x [d_model]
+  std::vector<float> norm_f_;             // [d_model]
+  std::vector<std::unique_ptr<Mixer>> mixers_;  // n_layer
+  size_t weight_bytes_ = 0;
+};
+
+}  // namespace mamba
