@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: MIT
+// MatMul, GatherRows and ConvertToF32 (Highway, runtime dispatch). Weights stay in their stored
+// dtype (F32/F16/BF16) and are widened to F32 in registers; accumulation is F32. Each output is a
+// dot product over `cols` (weights are [rows, cols] row-major), computed by a register tile of
+// kTileX input rows x kTileW weight rows, so every loaded weight vector is reused across the
+// input rows of the tile. Scalar twin: matmul_ref.cc.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/matmul.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <utility>
+
+#include "base/check.h"
+#include "kernels/matmul.h"
+#include "kernels/matmul_internal.h"
+#include "threading/thread_pool.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace mamba {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// Loads Lanes(df) stored weights starting at p, widened to F32.
+template <class DF>
+HWY_INLINE hn::Vec<DF> LoadW(DF df, const float* HWY_RESTRICT p) {
+  return hn::LoadU(df, p);
+}
+template <class DF>
+HWY_INLINE hn::Vec<DF> LoadW(DF df, const hwy::float16_t* HWY_RESTRICT p) {
+  const hn::Rebind<hwy::float16_t, DF> dh;
+  return hn::PromoteTo(df, hn::LoadU(dh, p));  // F16C vcvtph2ps on AVX2+
+}
+template <class DF>
+HWY_INLINE hn::Vec<DF> LoadW(DF df, const hwy::bfloat16_t* HWY_RESTRICT p) {
+  const hn::Rebind<hwy::bfloat16_t, DF> dbf;
+  return hn::PromoteTo(df, hn::LoadU(dbf, p));  // u16 -> u32, shift left 16
+}
+
+// y[i * y_stride + r] = sum_c x[i * x_stride + c] * w[r * cols + c] for i < NX, r < NW.
+// x: [NX, cols] (stride x_stride); w: [NW, cols] contiguous rows; y: [NX, NW] (stride y_stride).
+template <int NX, int NW, typename WT>
+HWY_NOINLINE void Tile(const float* HWY_RESTRICT x, int64_t x_stride, const WT* HWY_RESTRICT w,
+                       int64_t cols, float* HWY_RESTRICT y, int64_t y_stride) {
+  const hn::ScalableTag<float> df;
+  using V = hn::Vec<decltype(df)>;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(df));
+  V acc[NX][NW];
+  for (int i = 0; i < NX; ++i) {
+    for (int r = 0; r < NW; ++r) acc[i][r] = hn::Zero(df);
+  }
+  int64_t c = 0;
+  for (; c + N <= cols; c += N) {
+    V wv[NW];
+    for (int r = 0; r < NW; ++r) wv[r] = LoadW(df, w + r * cols + c);
+    for (int i = 0; i < NX; ++i) {
+      const V xv = hn::LoadU(df, x + i * x_stride + c);
+      for (int r = 0; r < NW; ++r) acc[i][r] = hn::MulAdd(xv, wv[r], acc[i][r]);
+    }
+  }
+  // Remaining cols % N columns: one lane at a time, same conversions.
+  const hn::CappedTag<float, 1> d1;
+  using V1 = hn::Vec<decltype(d1)>;
+  V1 tail[NX][NW];
+  for (int i = 0; i < NX; ++i) {
+    for (int r = 0; r < NW; ++r) tail[i][r] = hn::Zero(d1);
+  }
+  for (; c < cols; ++c) {
+    for (int r = 0; r < NW; ++r) {
+      const V1 wv = LoadW(d1, w + r * cols + c);
+      for (int i = 0; i < NX; ++i) {
+        tail[i][r] = hn::MulAdd(hn::LoadU(d1, x + i * x_stride + c), wv, tail[i][r]);
+      }
+    }
+  }
+  for (int i = 0; i < NX; ++i) {
+    for (int r = 0; r < NW; ++r) {
+      y[i * y_stride + r] = hn::GetLane(hn::SumOfLanes(df, acc[i][r])) + hn::GetLane(tail[i][r]);
+    }
+  }
+}
+
+using TileFn = void (*)(const float*, int64_t, const void*, int64_t, float*, int64_t);
+
+template <int NX, int NW, typename WT>
+void TileErased(const float* x, int64_t x_stride, const void* w, int64_t cols, float* y,
+                int64_t y_stride) {
+  Tile<NX, NW, WT>(x, x_stride, static_cast<const WT*>(w), cols, y, y_stride);
+}
+
+// Prefill tile: kTileX input rows x kTileW weight rows = 12 accumulators; on AVX2 that leaves
+// registers for the 3 weight vectors and one input vector (16 in all).
+constexpr int kTileX = 4;
+constexpr int kTileW = 3;
+// Decode (n == 1): 8 weight rows per pass = 8 independent FMA chains.
+constexpr int kDecodeW = 8;
+// Minimum multiply-adds per parallel chunk, so tiny products stay on the calling thread.
+constexpr int64_t kMinMacsPerChunk = 32768;
+
+template <typename WT, int NX, int... NWs>
+constexpr auto MakeTileRow(std::integer_sequence<int, NWs...>) {
+  return std::array<TileFn, sizeof...(NWs)>{&TileErased<NX, NWs + 1, WT>...};
+}
+template <typename WT, int... NXs>
+constexpr auto MakeTileTable(std::integer_sequence<int, NXs...>) {
+  return std::array<std::array<TileFn, kTileW>, sizeof...(NXs)>{
+      MakeTileRow<WT, NXs + 1>(std::make_integer_sequence<int, kTileW>())...};
+}
+
+// Rows per parallel chunk: a multiple of `unit`, at least kMinMacsPerChunk multiply-adds.
+int64_t RowGrain(int64_t cols, int64_t n, int64_t unit) {
+  const int64_t macs_per_row = std::max<int64_t>(1, cols * n);
+  const int64_t rows = std::max<int64_t>(unit, kMinMacsPerChunk / macs_per_row);
+  return (rows + unit - 1) / unit * unit;
+}
+
+template <typename WT>
+void MatMulT(const WeightMatrix& w, const float* x, int64_t x_stride, int64_t n, float* y,
+             int64_t y_stride, ThreadPool* pool) {
+  const WT* wd = static_cast<const WT*>(w.data);  // [rows, cols]
+  const int64_t cols = w.cols;
+  if (n == 1) {
+    ParallelForOrInline(pool, w.rows, RowGrain(cols, 1, kDecodeW), [&](int64_t r0, int64_t r1) {
+      int64_t r = r0;
+      for (; r + kDecodeW <= r1; r += kDecodeW) {
+        Tile<1, kDecodeW, WT>(x, x_stride, wd + r * cols, cols, y + r, y_stride);
+      }
+      for (; r + 4 <= r1; r += 4) Tile<1, 4, WT>(x, x_stride, wd + r * cols, cols, y + r, y_stride);
+      for (; r < r1; ++r) Tile<1, 1, WT>(x, x_stride, wd + r * cols, cols, y + r, y_stride);
+    });
+    return;
+  }
+  static constexpr auto kTable = MakeTileTable<WT>(std::make_integer_sequence<int, kTileX>());
+  ParallelForOrInline(pool, w.rows, RowGrain(cols, n, kTileW), [&](int64_t r0, int64_t r1) {
+    // The kTileW weight rows stay in L1/L2 while all input rows stream past them.
+    for (int64_t r = r0; r < r1; r += kTileW) {
+      const int64_t nw = std::min<int64_t>(kTileW, r1 - r);
+      for (int64_t i = 0; i < n; i += kTileX) {
+        const int64_t nx = std::min<int64_t>(kTileX, n - i);
+        kTable[nx - 1][nw - 1](x + i * x_stride, x_stride, wd + r * cols, cols,
+                               y + i * y_stride + r, y_stride);
+      }
+    }
+  });
+}
+
+void MatMulSimd(const WeightMatrix& w, const float* x, int64_t x_stride, int64_t n, float* y,
+                int64_t y_stride, ThreadPool* pool) {
+  switch (w.dtype) {
+    case DType::kF32:
+      return MatMulT<float>(w, x, x_stride, n, y, y_stride, pool);
+    case DType::kF16:
+      return MatMulT<hwy::float16_t>(w, x, x_stride, n, y, y_stride, pool);
+    case DType::kBF16:
+      return MatMulT<hwy::bfloat16_t>(w, x, x_stride, n, y, y_stride, pool);
+  }
+  MAMBA_CHECK(false, "MatMul: unsupported dtype %d", static_cast<int>(w.dtype));
+}
+
+// dst[0, n) = src[0, n) widened to F32.
+template <typename WT>
+void ConvertRow(const WT* HWY_RESTRICT src, int64_t n, float* HWY_RESTRICT dst) {
+  const hn::ScalableTag<float> df;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(df));
+  int64_t c = 0;
+  for (; c + N <= n; c += N) hn::StoreU(LoadW(df, src + c), df, dst + c);
+  const hn::CappedTag<float, 1> d1;
+  for (; c < n; ++c) hn::StoreU(LoadW(d1, src + c), d1, dst + c);
+}
+
+void ConvertToF32Simd(DType dtype, const void* src, int64_t n, float* dst) {
+  switch (dtype) {
+    case DType::kF32:
+      if (n > 0) std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
+      return;
+    case DType::kF16:
+      return ConvertRow(static_cast<const hwy::float16_t*>(src), n, dst);
+    case DType::kBF16:
+      return ConvertRow(static_cast<const hwy::bfloat16_t*>(src), n, dst);
+  }
+  MAMBA_CHECK(false, "ConvertToF32: unsupported dtype %d", static_cast<int>(dtype));
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace mamba
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace mamba {
+
+HWY_EXPORT(MatMulSimd);
+HWY_EXPORT(ConvertToF32Simd);
+
+void MatMul(const WeightMatrix& w, const float* x, int64_t x_stride, int64_t n, float* y,
+            int64_t y_stride, ThreadPool* pool) {
+  MAMBA_DCHECK(n >= 0 && w.rows >= 0 && w.cols >= 0);
+  if (n == 0 || w.rows == 0) return;
+  HWY_DYNAMIC_DISPATCH(MatMulSimd)(w, x, x_stride, n, y, y_stride, pool);
+}
+
+void ConvertToF32(DType dtype, const void* src, int64_t n, float* dst) {
+  HWY_DYNAMIC_DISPATCH(ConvertToF32Simd)(dtype, src, n, dst);
+}
+
+// out[i, :] = W[ids[i], :]: one row conversion per id.
+void GatherRows(const WeightMatrix& w, const int32_t* ids, int64_t n, float* out,
+                int64_t out_stride) {
+  const size_t row_bytes = DTypeRowBytes(w.dtype, w.cols);
+  for (int64_t i = 0; i < n; ++i) {
+    MAMBA_DCHECK(ids[i] >= 0 && ids[i] < w.rows, "GatherRows: id %d out of [0, %lld)", ids[i],
+                 static_cast<long long>(w.rows));
+    ConvertToF32(w.dtype, kernels_internal::WeightRow(w, row_bytes, ids[i]), w.cols,
+                 out + i * out_stride);
+  }
+}
+
+}  // namespace mamba
+#endif  // HWY_ONCE
