@@ -117,7 +117,7 @@ TEST_P(GoldenTest, MatchesReference) {
     const std::vector<float> step_logits =
         testing::ReadF32(c.golden_dir / files["greedy_logits"]["file"]);
     std::vector<int64_t> steps;
-    if (files["greedy_logits"].contains("steps")) {
+    if (files["greedy_logits"].contains("steps") && files["greedy_logits"]["steps"].is_array()) {
       steps = files["greedy_logits"]["steps"].get<std::vector<int64_t>>();
     } else {
       for (size_t i = 0; i < want_tokens.size(); ++i) steps.push_back(static_cast<int64_t>(i));

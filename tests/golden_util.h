@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,9 @@ struct GoldenCase {
 
   std::string Label() const;  // gtest-safe name
 };
+
+// gtest prints parameters with this instead of a byte dump.
+inline void PrintTo(const GoldenCase& c, std::ostream* os) { *os << c.case_name << "/" << c.weights_rel; }
 
 // Every Mamba-1 (case, weight file) pair found under the project's tests/data/models and, when it
 // exists, ../shared/testdata/models (cases already copied into the project are not repeated).
