@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: MIT
+// mamba-cli's testing interface (--prompt-ids, --dump-logits, -n/--temp 0/--ignore-eos/
+// --print-ids) against the golden files, model selection flags, and its error exits.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "golden_util.h"
+
+namespace mamba {
+namespace {
+
+namespace fs = std::filesystem;
+const fs::path kModels = fs::path(MAMBA_SOURCE_DIR) / "tests/data/models";
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+RunResult RunCli(const std::string& args, const fs::path& cwd = fs::current_path()) {
+  const fs::path err_file = fs::temp_directory_path() / ("mamba_cli_err_" + std::to_string(getpid()));
+  const std::string cmd = "cd '" + cwd.string() + "' && '" + std::string(MAMBA_CLI_PATH) + "' " +
+                          args + " 2>'" + err_file.string() + "'";
+  RunResult r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream e(err_file);
+  std::stringstream ss;
+  ss << e.rdbuf();
+  r.err = ss.str();
+  fs::remove(err_file);
+  return r;
+}
+
+std::string Join(const std::vector<int32_t>& ids, const char* sep) {
+  std::string s;
+  for (size_t i = 0; i < ids.size(); ++i) s += (i ? sep : "") + std::to_string(ids[i]);
+  return s;
+}
+
+class CliGoldenTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CliGoldenTest, LogitsAndGreedyIdsMatchGolden) {
+  const fs::path dir = kModels / GetParam();
+  const auto index = testing::ReadJson(dir / "golden/f32/index.json");
+  const auto& tol = index["recommended_tolerance"]["float32_compute"];
+  for (const auto& prompt : index["prompts"]) {
+    SCOPED_TRACE(prompt["name"].get<std::string>());
+    const auto tokens = prompt["tokens"].get<std::vector<int32_t>>();
+    const fs::path dump = fs::temp_directory_path() / ("mamba_cli_logits_" + std::to_string(getpid()));
+    const RunResult r = RunCli("-m '" + dir.string() + "' --prompt-ids " + Join(tokens, ",") +
+                               " --dump-logits '" + dump.string() +
+                               "' -n 32 --temp 0 --ignore-eos --print-ids -t 2");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto want = testing::ReadI32(dir / "golden/f32" / prompt["files"]["greedy_tokens"]["file"]);
+    EXPECT_EQ(r.out, Join(want, " ") + "\n");
+    const auto golden = testing::ReadF32(dir / "golden/f32" / prompt["files"]["logits"]["file"]);
+    const auto logits = testing::ReadF32(dump);
+    fs::remove(dump);
+    ASSERT_EQ(logits.size(), golden.size());
+    const double limit = tol["atol"].get<double>() +
+                         tol["rtol"].get<double>() * testing::MaxAbs(golden.data(), golden.size());
+    EXPECT_LE(testing::MaxAbsDiff(logits.data(), golden.data(), golden.size()), limit);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, CliGoldenTest,
+                         ::testing::Values("mamba1-tiny", "mamba1-hf-dstate8"),
+                         [](const auto& info) {
+                           std::string s = info.param;
+                           for (char& c : s) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+                           return s;
+                         });
+
+// Seed-style flags (-m weights file -c config), a .bin file, and the default models/ folder give
+// the same greedy ids.
+TEST(CliTest, ModelSelectionFlags) {
+  const fs::path dir = kModels / "mamba1-tiny";
+  const std::string gen = " --prompt-ids 5,6,7 -n 8 --temp 0 --ignore-eos --print-ids --no-stats";
+  const RunResult by_dir = RunCli("-m '" + dir.string() + "'" + gen);
+  ASSERT_EQ(by_dir.exit_code, 0) << by_dir.err;
+  const RunResult by_file = RunCli("-m '" + (dir / "model.safetensors").string() + "' -c '" +
+                                   (dir / "config.json").string() + "'" + gen);
+  EXPECT_EQ(by_file.exit_code, 0) << by_file.err;
+  EXPECT_EQ(by_file.out, by_dir.out);
+  const RunResult by_bin = RunCli("-m '" + (dir / "variants/pt_bin/pytorch_model.bin").string() +
+                                  "'" + gen);
+  EXPECT_EQ(by_bin.exit_code, 0) << by_bin.err;
+  EXPECT_EQ(by_bin.out, by_dir.out);
+  // No -m: ./models.
+  const fs::path tmp = fs::temp_directory_path() / ("mamba_cli_default_" + std::to_string(getpid()));
+  fs::create_directories(tmp);
+  fs::create_directory_symlink(dir, tmp / "models");
+  const RunResult by_default = RunCli(gen, tmp);
+  fs::remove_all(tmp);
+  EXPECT_EQ(by_default.exit_code, 0) << by_default.err;
+  EXPECT_EQ(by_default.out, by_dir.out);
+}
+
+TEST(CliTest, ErrorsExitNonZeroAndNameTheCulprit) {
+  const fs::path dir = kModels / "mamba1-tiny";
+  RunResult r = RunCli("-m /nonexistent/model --prompt-ids 1");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("/nonexistent/model"), std::string::npos) << r.err;
+
+  r = RunCli("-m '" + dir.string() + "' --prompt-ids 1,x,3");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("'x'"), std::string::npos) << r.err;
+
+  r = RunCli("-m '" + dir.string() + "' --prompt-ids 1,99999");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("99999"), std::string::npos) << r.err;
+
+  r = RunCli("-m '" + (dir / "model.safetensors").string() + "' -c /nonexistent/config.json "
+             "--prompt-ids 1");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("/nonexistent/config.json"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace mamba
