@@ -12,7 +12,7 @@
 #include <cstdint>
 
 #include "base/check.h"
-#include "hwy/contrib/math/math-inl.h"
+#include "kernels/activations-inl.h"
 #include "kernels/conv1d.h"
 #include "threading/thread_pool.h"
 
@@ -20,14 +20,6 @@ HWY_BEFORE_NAMESPACE();
 namespace mamba {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
-
-// silu(v) = v / (1 + exp(-v)). exp's argument is clamped at 88 (exp(88) ~ 1.6e38 is finite and
-// hn::Exp is only valid up to +104); for v < -88 the result is ~1e-36 instead of ~0.
-template <class D, class V>
-HWY_INLINE V Silu(D d, V v) {
-  const V e = hn::Exp(d, hn::Min(hn::Neg(v), hn::Set(d, 88.0f)));
-  return hn::Div(v, hn::Add(hn::Set(d, 1.0f), e));
-}
 
 // out[t, c : c + Lanes(d)] for one token t.
 template <class D>

@@ -32,8 +32,30 @@ HWY_INLINE hn::Vec<DF> LoadW(DF df, const float* HWY_RESTRICT p) {
 }
 template <class DF>
 HWY_INLINE hn::Vec<DF> LoadW(DF df, const hwy::float16_t* HWY_RESTRICT p) {
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2 && !defined(HWY_DISABLE_F16C)
   const hn::Rebind<hwy::float16_t, DF> dh;
-  return hn::PromoteTo(df, hn::LoadU(dh, p));  // F16C vcvtph2ps on AVX2+
+  return hn::PromoteTo(df, hn::LoadU(dh, p));  // F16C vcvtph2ps
+#else
+  // Highway 1.0.3's emulated PromoteTo turns F16 inf/NaN (exponent 31) into finite values, so
+  // targets without F16C widen the bits here: sign | exponent + (127 - 15) | mantissa << 13.
+  const hn::Rebind<uint16_t, DF> du16;
+  const hn::RebindToUnsigned<DF> du32;
+  const hn::RebindToSigned<DF> di32;
+  const auto h = hn::PromoteTo(du32, hn::LoadU(du16, reinterpret_cast<const uint16_t*>(p)));
+  const auto exp = hn::And(h, hn::Set(du32, 0x7C00u));
+  const auto mant = hn::And(h, hn::Set(du32, 0x3FFu));
+  const auto sign = hn::ShiftLeft<16>(hn::And(h, hn::Set(du32, 0x8000u)));
+  // Subnormal (exponent 0): mant * 2^-24, exact in F32.
+  const auto sub = hn::BitCast(
+      du32, hn::Mul(hn::ConvertTo(df, hn::BitCast(di32, mant)), hn::Set(df, 1.0f / 16777216.0f)));
+  const auto normal = hn::Add(hn::ShiftLeft<13>(hn::And(h, hn::Set(du32, 0x7FFFu))),
+                              hn::Set(du32, (127u - 15u) << 23));
+  const auto inf_nan = hn::Or(hn::Set(du32, 0x7F800000u), hn::ShiftLeft<13>(mant));
+  const auto bits =
+      hn::IfThenElse(hn::Eq(exp, hn::Zero(du32)), sub,
+                     hn::IfThenElse(hn::Eq(exp, hn::Set(du32, 0x7C00u)), inf_nan, normal));
+  return hn::BitCast(df, hn::Or(sign, bits));
+#endif
 }
 template <class DF>
 HWY_INLINE hn::Vec<DF> LoadW(DF df, const hwy::bfloat16_t* HWY_RESTRICT p) {
@@ -112,7 +134,7 @@ constexpr auto MakeTileTable(std::integer_sequence<int, NXs...>) {
 }
 
 // Rows per parallel chunk: a multiple of `unit`, at least kMinMacsPerChunk multiply-adds.
-int64_t RowGrain(int64_t cols, int64_t n, int64_t unit) {
+inline int64_t RowGrain(int64_t cols, int64_t n, int64_t unit) {
   const int64_t macs_per_row = std::max<int64_t>(1, cols * n);
   const int64_t rows = std::max<int64_t>(unit, kMinMacsPerChunk / macs_per_row);
   return (rows + unit - 1) / unit * unit;

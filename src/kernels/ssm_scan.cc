@@ -14,7 +14,7 @@
 #include <cstdint>
 
 #include "base/check.h"
-#include "hwy/contrib/math/math-inl.h"
+#include "kernels/activations-inl.h"
 #include "kernels/ssm_scan.h"
 #include "threading/thread_pool.h"
 
@@ -24,20 +24,6 @@ namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
 constexpr int64_t kBlock = 64;  // channels per block (stack buffers below)
-
-// softplus(v) = v > 20 ? v : log1p(exp(v)); exp's argument clamped to 20 (the other branch).
-template <class D, class V>
-HWY_INLINE V Softplus(D d, V v) {
-  const V th = hn::Set(d, 20.0f);
-  return hn::IfThenElse(hn::Gt(v, th), v, hn::Log1p(d, hn::Exp(d, hn::Min(v, th))));
-}
-
-// silu(v) = v / (1 + exp(-v)), exp's argument clamped at 88 (hn::Exp is valid up to +104).
-template <class D, class V>
-HWY_INLINE V Silu(D d, V v) {
-  const V e = hn::Exp(d, hn::Min(hn::Neg(v), hn::Set(d, 88.0f)));
-  return hn::Div(v, hn::Add(hn::Set(d, 1.0f), e));
-}
 
 // dt_out[j] = softplus(dt[t, c+j] + dt_bias[c+j]); dtx_out[j] = dt_out[j] * x[t, c+j].
 template <class D>
