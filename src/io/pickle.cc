@@ -220,17 +220,20 @@ Status Machine::AddItems(int32_t container, std::vector<int32_t> items) {
   return Status::Ok();
 }
 
+// `module` and `name` may point into objects_ (STACK_GLOBAL), which New() can reallocate, so
+// they are copied before anything is created.
 Status Machine::PushGlobal(std::string_view module, std::string_view name) {
+  const std::string full = std::string(module) + "." + std::string(name);
   for (const WhitelistEntry& w : kWhitelist) {
     if (w.module == module && w.name == name) {
       MAMBA_ASSIGN_OR_RETURN(int32_t id, New(Kind::kGlobal));
       objects_[id].i = static_cast<int64_t>(w.callable);
-      objects_[id].s = std::string(module) + "." + std::string(name);
+      objects_[id].s = full;
       return Push(id);
     }
   }
-  return UnimplementedError(name_ + ": pickle global '" + std::string(module) + "." +
-                            std::string(name) + "' at offset " + std::to_string(op_offset_) +
+  return UnimplementedError(name_ + ": pickle global '" + full + "' at offset " +
+                            std::to_string(op_offset_) +
                             " is not supported (only torch state dict globals are allowed)");
 }
 
