@@ -6,6 +6,7 @@
 #include "tokenizer/bpe.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <queue>
 
@@ -15,11 +16,57 @@ namespace {
 constexpr uint32_t kNoRank = std::numeric_limits<uint32_t>::max();
 constexpr size_t kShortPiece = 48;  // symbols; above this MergeLong is used
 
+std::atomic<uint32_t> next_serial{1};
+
+// A per-thread, direct-mapped cache of merge results (Hugging Face's BPE keeps a similar shared
+// cache): natural text repeats its words, and a hit costs one probe instead of the merge loop.
+// Entries are tagged with the model's serial, so several models can share a thread.
+class PieceCache {
+ public:
+  static constexpr size_t kMaxKey = 46;
+  static constexpr size_t kMaxIds = 15;
+
+  // Returns the cached ids of `piece` (hash h) for model `serial`, or nullptr; sets `count`.
+  const int32_t* Find(uint32_t serial, std::string_view piece, uint64_t h, size_t& count) const {
+    const Entry& e = entries_[h & (kEntries - 1)];
+    if (e.hash != h || e.serial != serial || e.key_len != piece.size() ||
+        std::memcmp(e.key, piece.data(), piece.size()) != 0) {
+      return nullptr;
+    }
+    count = e.n_ids;
+    return e.ids;
+  }
+
+  void Store(uint32_t serial, std::string_view piece, uint64_t h, const std::vector<int32_t>& ids) {
+    if (piece.size() > kMaxKey || ids.size() > kMaxIds) return;
+    Entry& e = entries_[h & (kEntries - 1)];
+    e.hash = h;
+    e.serial = serial;
+    e.key_len = static_cast<uint8_t>(piece.size());
+    e.n_ids = static_cast<uint8_t>(ids.size());
+    std::memcpy(e.key, piece.data(), piece.size());
+    std::memcpy(e.ids, ids.data(), ids.size() * sizeof(int32_t));
+  }
+
+ private:
+  static constexpr size_t kEntries = 8192;
+  struct Entry {
+    uint64_t hash = 0;
+    uint32_t serial = 0;  // 0: empty
+    uint8_t key_len = 0;
+    uint8_t n_ids = 0;
+    char key[kMaxKey];
+    int32_t ids[kMaxIds];
+  };
+  std::vector<Entry> entries_ = std::vector<Entry>(kEntries);
+};
+
 }  // namespace
 
 void BpeModel::Build(const std::vector<std::string>& token_bytes, const std::vector<Merge>& merges,
                      const Options& options) {
   options_ = options;
+  serial_ = next_serial.fetch_add(1, std::memory_order_relaxed);
   vocab_.Reserve(token_bytes.size());
   for (size_t id = 0; id < token_bytes.size(); ++id) {
     if (!token_bytes[id].empty()) vocab_.Insert(token_bytes[id], static_cast<int32_t>(id));
@@ -33,15 +80,9 @@ void BpeModel::Build(const std::vector<std::string>& token_bytes, const std::vec
     const Merge& m = merges[rank];
     merges_.Insert(m.left, m.right, PairMap::Value{static_cast<uint32_t>(rank), m.merged});
   }
-  whole_.assign(token_bytes.size(), 0);
-  std::vector<int32_t> ids;
+  whole_ = std::make_unique<std::atomic<uint8_t>[]>(token_bytes.size());
   for (size_t id = 0; id < token_bytes.size(); ++id) {
-    const std::string& bytes = token_bytes[id];
-    if (bytes.empty() || vocab_.Find(bytes) != static_cast<int32_t>(id)) continue;
-    ids.clear();
-    InitialIds(bytes, ids);
-    MergeAll(ids);
-    whole_[id] = ids.size() == 1 && ids[0] == static_cast<int32_t>(id);
+    whole_[id].store(kWholeUnknown, std::memory_order_relaxed);
   }
 }
 
@@ -143,15 +184,31 @@ void BpeModel::MergeLong(std::vector<int32_t>& ids) const {
 
 void BpeModel::Tokenize(std::string_view piece, std::vector<int32_t>& out) const {
   if (piece.empty()) return;
-  const int32_t whole = vocab_.Find(piece);
-  if (whole >= 0 && (options_.ignore_merges || whole_[whole])) {
-    out.push_back(whole);
+  const uint64_t h = HashBytes(piece.data(), piece.size());
+  const int32_t whole = vocab_.FindHashed(piece, h);
+  uint8_t state = kWholeNo;
+  if (whole >= 0) {
+    state = whole_[whole].load(std::memory_order_relaxed);
+    if (state == kWholeYes || options_.ignore_merges) {
+      out.push_back(whole);
+      return;
+    }
+  }
+  thread_local PieceCache cache;
+  size_t count = 0;
+  if (const int32_t* cached = cache.Find(serial_, piece, h, count)) {
+    out.insert(out.end(), cached, cached + count);
     return;
   }
   thread_local std::vector<int32_t> ids;
   ids.clear();
   InitialIds(piece, ids);
   MergeAll(ids);
+  if (state == kWholeUnknown) {
+    const bool yes = ids.size() == 1 && ids[0] == whole;
+    whole_[whole].store(yes ? kWholeYes : kWholeNo, std::memory_order_relaxed);
+  }
+  if (ids.size() > 1) cache.Store(serial_, piece, h, ids);
   out.insert(out.end(), ids.begin(), ids.end());
 }
 

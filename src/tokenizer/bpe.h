@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
 // Byte-level BPE model: turns one pre-tokenized piece (raw bytes) into token ids by applying the
 // merges in rank order, leftmost first among equal ranks, exactly as Hugging Face's BPE does
-// (without dropout). Immutable after Build; Tokenize is thread-safe. Layer: tokenizer (internal).
+// (without dropout). Logically immutable after Build; Tokenize is thread-safe (its only write is a
+// benign memo, see whole_). Layer: tokenizer (internal).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,9 +54,13 @@ class BpeModel {
   PairMap merges_;
   int32_t byte_ids_[256];
   Options options_;
-  // whole_[id]: BPE of the token's own bytes gives exactly [id], so a piece equal to the token's
-  // bytes can skip the merge loop.
-  std::vector<uint8_t> whole_;
+  uint32_t serial_ = 0;  // tells this model's entries apart in the per-thread piece cache
+  // whole_[id]: whether BPE of the token's own bytes gives exactly [id] (kWholeYes), so that a
+  // piece equal to those bytes can skip the merge loop. Learnt the first time such a piece is
+  // merged (computing it for all tokens at load would cost ~20 ms); racing threads store the
+  // same value, so relaxed atomics suffice.
+  enum : uint8_t { kWholeUnknown = 0, kWholeYes = 1, kWholeNo = 2 };
+  std::unique_ptr<std::atomic<uint8_t>[]> whole_;
 
   friend class BpeModelTestPeer;
 };

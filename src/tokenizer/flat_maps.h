@@ -66,8 +66,11 @@ class StringIdMap {
 
   // Returns the id of `key`, or -1.
   int32_t Find(std::string_view key) const {
+    return FindHashed(key, HashBytes(key.data(), key.size()));
+  }
+  // As Find, with h == HashBytes(key).
+  int32_t FindHashed(std::string_view key, uint64_t h) const {
     if (slots_.empty()) return -1;
-    const uint64_t h = HashBytes(key.data(), key.size());
     const uint32_t tag = static_cast<uint32_t>(h >> 32);
     for (size_t i = h & mask_;; i = (i + 1) & mask_) {
       const Slot& s = slots_[i];

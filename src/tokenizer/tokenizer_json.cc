@@ -282,13 +282,15 @@ Status Builder::Build() {
   merges.reserve(parts_.merges.size());
   for (size_t r = 0; r < parts_.merges.size(); ++r) {
     const auto& [a, b] = parts_.merges[r];
-    const std::string where = "model.merges[" + std::to_string(r) + "]";
+    scratch.assign(a).append(b);
     const int32_t left = impl_.text_to_id.Find(a);
     const int32_t right = impl_.text_to_id.Find(b);
-    const int32_t merged = impl_.text_to_id.Find(a + b);
-    if (left < 0) return Invalid(where + ": '" + a + "' is not in model.vocab");
-    if (right < 0) return Invalid(where + ": '" + b + "' is not in model.vocab");
-    if (merged < 0) return Invalid(where + ": '" + a + b + "' is not in model.vocab");
+    const int32_t merged = impl_.text_to_id.Find(scratch);
+    if (left < 0 || right < 0 || merged < 0) {
+      const std::string& missing = left < 0 ? a : right < 0 ? b : scratch;
+      return Invalid("model.merges[" + std::to_string(r) + "]: '" + missing +
+                     "' is not in model.vocab");
+    }
     merges.push_back(BpeModel::Merge{left, right, merged});
   }
   impl_.bpe.Build(bpe_bytes, merges, options);

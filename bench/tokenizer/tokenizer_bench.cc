@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: MIT
+// mamba-tokenizer-bench: load time of a tokenizer.json and single-threaded encode throughput on
+// text files, printed in the same format as hf_bench.mjs so run_bench.sh can put the two side by
+// side. Each file is encoded as one string (-c 0) or as chunks of whole lines of at least -c bytes
+// (both programs cut at the same places); ids_hash (FNV-1a over all ids) shows that both sides
+// produced the same ids. Not a test: run it by hand (see docs/tokenizer.md).
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tokenizer/tokenizer.h"
+
+namespace {
+
+double NowMs() {
+  using Clock = std::chrono::steady_clock;
+  return std::chrono::duration<double, std::milli>(Clock::now().time_since_epoch()).count();
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+uint32_t HashIds(const std::vector<int32_t>& ids) {
+  uint32_t h = 2166136261u;
+  for (const int32_t id : ids) h = (h ^ static_cast<uint32_t>(id)) * 16777619u;
+  return h;
+}
+
+// Cuts `text` after a '\n' once a chunk has at least `chunk` bytes; 0 keeps it whole.
+std::vector<std::string_view> Chunks(std::string_view text, size_t chunk) {
+  std::vector<std::string_view> out;
+  if (chunk == 0) {
+    out.push_back(text);
+    return out;
+  }
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = start + chunk;
+    if (end >= text.size()) {
+      end = text.size();
+    } else {
+      const size_t nl = text.find('\n', end - 1);
+      end = nl == std::string_view::npos ? text.size() : nl + 1;
+    }
+    out.push_back(text.substr(start, end - start));
+    start = end;
+  }
+  return out;
+}
+
+int Usage() {
+  std::fprintf(stderr,
+               "usage: mamba-tokenizer-bench -t tokenizer.json [-r REPEAT] [-l LOADS] [-c CHUNK] "
+               "FILE...\n");
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string tokenizer_path;
+  int repeat = 5;
+  int loads = 10;
+  size_t chunk = 0;
+  std::vector<std::string> files;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if ((arg == "-t" || arg == "-r" || arg == "-l" || arg == "-c") && i + 1 < argc) {
+      const std::string value = argv[++i];
+      if (arg == "-t") tokenizer_path = value;
+      if (arg == "-r") repeat = std::max(1, std::stoi(value));
+      if (arg == "-l") loads = std::max(1, std::stoi(value));
+      if (arg == "-c") chunk = static_cast<size_t>(std::max(0, std::stoi(value)));
+    } else if (!arg.empty() && arg[0] == '-') {
+      return Usage();
+    } else {
+      files.push_back(arg);
+    }
+  }
+  if (tokenizer_path.empty()) return Usage();
+
+  std::vector<double> load_ms;
+  for (int i = 0; i < loads; ++i) {
+    const double t0 = NowMs();
+    mamba::StatusOr<mamba::Tokenizer> tok = mamba::Tokenizer::FromFile(tokenizer_path);
+    load_ms.push_back(NowMs() - t0);
+    if (!tok.ok()) {
+      std::fprintf(stderr, "%s\n", tok.status().ToString().c_str());
+      return 1;
+    }
+  }
+  mamba::Tokenizer tok = std::move(mamba::Tokenizer::FromFile(tokenizer_path)).value();
+  std::printf("impl=mamba load_ms_median=%.1f load_ms_min=%.1f\n", Median(load_ms),
+              *std::min_element(load_ms.begin(), load_ms.end()));
+
+  for (const std::string& file : files) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+      std::fprintf(stderr, "cannot read %s\n", file.c_str());
+      return 1;
+    }
+    std::ostringstream buf;
+    buf << in.rdbuf();
+    const std::string text = buf.str();
+    const std::vector<std::string_view> chunks = Chunks(text, chunk);
+    std::vector<double> secs;
+    std::vector<int32_t> ids;
+    for (int r = 0; r < repeat; ++r) {
+      ids.clear();
+      const double t0 = NowMs();
+      for (const std::string_view c : chunks) {
+        const std::vector<int32_t> part = tok.Encode(c);
+        ids.insert(ids.end(), part.begin(), part.end());
+      }
+      secs.push_back((NowMs() - t0) / 1000.0);
+    }
+    const double mb = static_cast<double>(text.size()) / 1e6;
+    std::printf(
+        "impl=mamba file=%s chunk=%zu bytes=%zu tokens=%zu ids_hash=%08x mb_s_median=%.2f "
+        "mb_s_best=%.2f\n",
+        file.c_str(), chunk, text.size(), ids.size(), HashIds(ids), mb / Median(secs),
+        mb / *std::min_element(secs.begin(), secs.end()));
+  }
+  return 0;
+}
