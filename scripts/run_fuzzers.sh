@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Builds the libFuzzer targets (clang-14, ASan+UBSan) and runs each for a bounded time on a copy
-# of its seed corpus (fuzz/corpus/<target>/ is never modified). Prints, per target, the number of
-# executions and whether it crashed; exits non-zero if any target crashed.
+# of its seed corpus plus fuzz/regressions/<target>/ (neither folder is modified). Prints, per
+# target, the number of executions and whether it crashed; exits non-zero if any target crashed.
 #
 # Usage: scripts/run_fuzzers.sh [seconds_per_target] [target ...]
 # Env:   MAMBA_FUZZ_BUILD_DIR (default build-fuzz), MAMBA_FUZZ_WORK_DIR (default: a new temp dir;
@@ -42,6 +42,8 @@ for t in "${built[@]}"; do
   corpus="${work}/${t}-corpus"
   mkdir -p "${corpus}"
   [[ -d "${root}/fuzz/corpus/${t}" ]] && cp -r "${root}/fuzz/corpus/${t}/." "${corpus}/"
+  # Inputs that once crashed a target run first, so a regression fails immediately.
+  [[ -d "${root}/fuzz/regressions/${t}" ]] && cp -r "${root}/fuzz/regressions/${t}/." "${corpus}/"
   dict=()
   [[ -f "${root}/fuzz/dicts/${t}.dict" ]] && dict=("-dict=${root}/fuzz/dicts/${t}.dict")
   log="${work}/${t}.log"

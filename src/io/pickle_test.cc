@@ -130,6 +130,17 @@ TEST(PickleTest, Protocol4OpcodesAndRebuildParameter) {
   EXPECT_EQ((*records)[0].shape, (std::vector<int64_t>{4}));
 }
 
+// Regression (fuzz_pickle): STACK_GLOBAL read its strings after the object arena had grown.
+TEST(PickleTest, StackGlobalWhenArenaGrows) {
+  for (int extra = 0; extra < 9; ++extra) {
+    const std::string p = kHeader + std::string(extra, 'N') + std::string(extra, '0') +
+                          Str("collections") + Str("OrderedDict") + "\x93)R.";
+    auto records = Parse(p);
+    ASSERT_TRUE(records.ok()) << extra << ": " << records.status().ToString();
+    EXPECT_TRUE(records->empty());
+  }
+}
+
 TEST(PickleTest, NonTensorValuesAreSkipped) {
   const std::string items = Str("n") + "N" + Str("i") + Int(5) + Str("f") + "G" +
                             std::string("\x3f\xf0\0\0\0\0\0\0", 8) + Str("l") + "](" + Int(1) +

@@ -171,6 +171,19 @@ TEST(SafetensorsTest, MalformedJson) {
   EXPECT_THAT(s.message(), HasSubstr("model.safetensors: header is a JSON array"));
 }
 
+// Hostile nesting must neither overflow the stack (parsing or destroying the JSON) nor pass.
+TEST(SafetensorsTest, DeeplyNestedJson) {
+  const size_t depth = 100000;
+  std::string arrays = std::string(depth, '[') + std::string(depth, ']');
+  Status s = ReadError(MakeFile(arrays, ""));
+  EXPECT_THAT(s.message(), HasSubstr("model.safetensors: header is a JSON array"));
+  std::string objects;
+  for (size_t i = 0; i < depth; ++i) objects += "{\"a\":";
+  objects += "1" + std::string(depth, '}');
+  s = ReadError(MakeFile(objects, ""));
+  EXPECT_THAT(s.message(), HasSubstr("model.safetensors: tensor 'a'"));
+}
+
 struct BadHeaderCase {
   const char* header;
   size_t data_bytes;
