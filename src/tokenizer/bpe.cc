@@ -111,6 +111,7 @@ void BpeModel::MergeAll(std::vector<int32_t>& ids) const {
 
 void BpeModel::MergeShort(std::vector<int32_t>& ids) const {
   size_t n = ids.size();
+  MAMBA_DCHECK(n <= kShortPiece);
   uint32_t rank[kShortPiece];
   int32_t merged[kShortPiece];
   auto update = [&](size_t k) {

@@ -71,6 +71,7 @@ class Tokenizer {
   struct Impl;
 
  private:
+  friend class TokenizerTestPeer;
   explicit Tokenizer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -297,19 +297,19 @@ Status Builder::Build() {
 
   // Added tokens override the model's entries for decoding and lookup.
   std::vector<AddedToken> raw, normalized;
+  // A normalized token is matched, and (as HF does) decoded, in its normalized form.
   for (AddedToken& t : added) {
     const size_t i = static_cast<size_t>(t.id);
+    impl_.text_to_id.Insert(t.content, t.id);
+    std::string nfc;
+    if (t.normalized && impl_.nfc && NormalizeNfc(t.content, nfc)) {
+      t.content = std::move(nfc);
+      impl_.text_to_id.Insert(t.content, t.id);
+    }
     texts[i] = t.content;
     bytes[i] = DecodeBytes(t.content);
     impl_.flags[i] = Tokenizer::Impl::kKnown | (t.special ? Tokenizer::Impl::kSpecial : 0);
-    impl_.text_to_id.Insert(t.content, t.id);
-    if (t.normalized) {
-      std::string nfc;
-      if (impl_.nfc && NormalizeNfc(t.content, nfc)) t.content = std::move(nfc);
-      normalized.push_back(std::move(t));
-    } else {
-      raw.push_back(std::move(t));
-    }
+    (t.normalized ? normalized : raw).push_back(std::move(t));
   }
   impl_.raw_added = AddedTokenMatcher(std::move(raw));
   impl_.normalized_added = AddedTokenMatcher(std::move(normalized));
