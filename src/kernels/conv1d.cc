@@ -53,7 +53,11 @@ void CausalConv1dSiluSimd(const CausalConv1dArgs& a, ThreadPool* pool) {
   const hn::ScalableTag<float> df;
   const hn::CappedTag<float, 1> d1;
   const int64_t N = static_cast<int64_t>(hn::Lanes(df));
-  ParallelForOrInline(pool, a.channels, kBlock, [&](int64_t c0, int64_t c1) {
+  // Channels per parallel chunk: whole blocks, and >= ~32K multiply-adds so that a decode step
+  // (T = 1: a few microseconds in all) stays on the calling thread.
+  const int64_t macs = std::max<int64_t>(1, a.n_tokens * a.d_conv);
+  const int64_t grain = (std::max(kBlock, 32768 / macs) + kBlock - 1) / kBlock * kBlock;
+  ParallelForOrInline(pool, a.channels, grain, [&](int64_t c0, int64_t c1) {
     for (int64_t cb = c0; cb < c1; cb += kBlock) {
       const int64_t ce = std::min(cb + kBlock, c1);
       for (int64_t t = 0; t < a.n_tokens; ++t) {

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: MIT
+// Microbenchmarks of the kernels at Mamba-130m/370m-like shapes, SIMD (dispatched to the best
+// target) vs the scalar references. Single-threaded unless the name says otherwise.
+// Run: [MAMBA_BENCH_TARGET=AVX2] kernels_bench [--benchmark_filter=MatMul]
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/dtype.h"
+#include "hwy/highway.h"
+#include "kernels/conv1d.h"
+#include "kernels/kernel_target.h"
+#include "kernels/matmul.h"
+#include "kernels/rmsnorm.h"
+#include "kernels/ssm_scan.h"
+#include "threading/thread_pool.h"
+
+namespace mamba {
+namespace {
+
+std::vector<float> Random(size_t n, float lo, float hi, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> v(n);
+  for (float& f : v) f = dist(rng);
+  return v;
+}
+
+// Weights [rows, cols] in `dtype` (bits kept in `storage`).
+struct BenchWeights {
+  std::vector<float> f32;
+  std::vector<uint16_t> u16;
+  WeightMatrix w;
+};
+
+BenchWeights MakeWeights(DType dtype, int64_t rows, int64_t cols) {
+  BenchWeights b;
+  b.f32 = Random(rows * cols, -1, 1, 1);
+  if (dtype != DType::kF32) {
+    b.u16.resize(b.f32.size());
+    for (size_t i = 0; i < b.f32.size(); ++i) {
+      b.u16[i] = dtype == DType::kF16 ? F32ToF16(b.f32[i]) : F32ToBF16(b.f32[i]);
+    }
+  }
+  b.w = WeightMatrix{dtype,
+                     dtype == DType::kF32 ? static_cast<const void*>(b.f32.data())
+                                          : static_cast<const void*>(b.u16.data()),
+                     rows, cols};
+  return b;
+}
+
+// Args: dtype (0 F32, 1 F16, 2 BF16), rows, cols, n, threads (0 = no pool), ref (1 = MatMulRef).
+void BM_MatMul(benchmark::State& state) {
+  const DType dtype = static_cast<DType>(state.range(0));
+  const int64_t rows = state.range(1), cols = state.range(2), n = state.range(3);
+  const int threads = static_cast<int>(state.range(4));
+  const bool ref = state.range(5) != 0;
+  const BenchWeights b = MakeWeights(dtype, rows, cols);
+  const std::vector<float> x = Random(n * cols, -1, 1, 2);  // [n, cols]
+  std::vector<float> y(n * rows);                           // [n, rows]
+  std::unique_ptr<ThreadPool> pool = threads > 0 ? std::make_unique<ThreadPool>(threads) : nullptr;
+  for (auto _ : state) {
+    if (ref) {
+      MatMulRef(b.w, x.data(), cols, n, y.data(), rows);
+    } else {
+      MatMul(b.w, x.data(), cols, n, y.data(), rows, pool.get());
+    }
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  const double flops = 2.0 * rows * cols * n;
+  const double weight_bytes = static_cast<double>(DTypeRowBytes(dtype, cols)) * rows;
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["wGB/s"] =
+      benchmark::Counter(weight_bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(std::string(DTypeName(dtype)) +
+                 (ref ? " ref" : std::string(" ") + KernelTargetName()));
+}
+
+void MatMulArgs(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"dtype", "rows", "cols", "n", "thr", "ref"});
+  for (int dtype : {0, 1, 2}) {
+    for (auto [rows, cols] : {std::pair<int, int>{1536, 768}, {768, 1536}}) {
+      for (int n : {1, 64}) {
+        b->Args({dtype, rows, cols, n, 0, 0});
+        if (dtype != 2) b->Args({dtype, rows, cols, n, 0, 1});
+      }
+      b->Args({dtype, rows, cols, 1, 2, 0});
+    }
+  }
+}
+BENCHMARK(BM_MatMul)->Apply(MatMulArgs)->Unit(benchmark::kMicrosecond);
+
+// Args: T, ref. d_inner 1536, d_state 16.
+void BM_SelectiveScan(benchmark::State& state) {
+  const int64_t T = state.range(0), di = 1536, ds = 16;
+  const bool ref = state.range(1) != 0;
+  const std::vector<float> x = Random(T * di, -3, 3, 1), dt = Random(T * di, -6, 2, 2);
+  const std::vector<float> bias = Random(di, -1, 1, 3), B = Random(T * ds, -1, 1, 4);
+  const std::vector<float> C = Random(T * ds, -1, 1, 5), D = Random(di, -1, 1, 6);
+  const std::vector<float> z = Random(T * di, -4, 4, 7);
+  std::vector<float> A = Random(di * ds, -2, 2, 8);
+  for (float& a : A) a = -std::exp(a);
+  std::vector<float> S(di * ds, 0.0f), y(T * di);
+  SelectiveScanArgs a;
+  a.n_tokens = T;
+  a.d_inner = di;
+  a.d_state = ds;
+  a.x = x.data();
+  a.x_stride = di;
+  a.dt = dt.data();
+  a.dt_stride = di;
+  a.dt_bias = bias.data();
+  a.A = A.data();
+  a.B = B.data();
+  a.B_stride = ds;
+  a.C = C.data();
+  a.C_stride = ds;
+  a.D = D.data();
+  a.z = z.data();
+  a.z_stride = di;
+  a.state = S.data();
+  a.y = y.data();
+  a.y_stride = di;
+  for (auto _ : state) {
+    if (ref) {
+      SelectiveScanRef(a);
+    } else {
+      SelectiveScan(a, nullptr);
+    }
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["Mupd/s"] =
+      benchmark::Counter(T * di * ds * 1e-6, benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(ref ? "ref" : KernelTargetName());
+}
+BENCHMARK(BM_SelectiveScan)
+    ->ArgNames({"T", "ref"})
+    ->Args({1, 0})
+    ->Args({1, 1})
+    ->Args({64, 0})
+    ->Args({64, 1})
+    ->Unit(benchmark::kMicrosecond);
+
+// Args: T, ref. channels 1536, K 4.
+void BM_Conv1d(benchmark::State& state) {
+  const int64_t T = state.range(0), ch = 1536, K = 4;
+  const bool ref = state.range(1) != 0;
+  const std::vector<float> x = Random(T * ch, -3, 3, 1), w = Random(K * ch, -1, 1, 2);
+  const std::vector<float> bias = Random(ch, -1, 1, 3);
+  std::vector<float> st((K - 1) * ch, 0.0f), out(T * ch);
+  CausalConv1dArgs a;
+  a.n_tokens = T;
+  a.channels = ch;
+  a.d_conv = K;
+  a.x = x.data();
+  a.x_stride = ch;
+  a.weight = w.data();
+  a.bias = bias.data();
+  a.conv_state = st.data();
+  a.out = out.data();
+  a.out_stride = ch;
+  for (auto _ : state) {
+    if (ref) {
+      CausalConv1dSiluRef(a);
+    } else {
+      CausalConv1dSilu(a, nullptr);
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetLabel(ref ? "ref" : KernelTargetName());
+}
+BENCHMARK(BM_Conv1d)
+    ->ArgNames({"T", "ref"})
+    ->Args({1, 0})
+    ->Args({1, 1})
+    ->Args({64, 0})
+    ->Args({64, 1});
+
+// Args: n, ref. d 768.
+void BM_RmsNorm(benchmark::State& state) {
+  const int64_t n = state.range(0), d = 768;
+  const bool ref = state.range(1) != 0;
+  const std::vector<float> x = Random(n * d, -2, 2, 1), w = Random(d, 0.5f, 1.5f, 2);
+  std::vector<float> out(n * d);
+  for (auto _ : state) {
+    if (ref) {
+      RmsNormRef(x.data(), d, w.data(), n, d, 1e-5f, out.data(), d);
+    } else {
+      RmsNorm(x.data(), d, w.data(), n, d, 1e-5f, out.data(), d);
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetLabel(ref ? "ref" : KernelTargetName());
+}
+BENCHMARK(BM_RmsNorm)
+    ->ArgNames({"n", "ref"})
+    ->Args({1, 0})
+    ->Args({1, 1})
+    ->Args({64, 0})
+    ->Args({64, 1});
+
+}  // namespace
+}  // namespace mamba
+
+// MAMBA_BENCH_TARGET=AVX2 (or SSE4, ...) forces dispatch to that compiled target.
+int main(int argc, char** argv) {
+  if (const char* want = std::getenv("MAMBA_BENCH_TARGET")) {
+    bool found = false;
+    for (int64_t t : hwy::SupportedAndGeneratedTargets()) {
+      if (std::strcmp(hwy::TargetName(t), want) == 0) {
+        hwy::SetSupportedTargetsForTest(t);
+        found = true;
+      }
+    }
+    if (!found) {
+      std::fprintf(stderr, "target %s not available\n", want);
+      return 1;
+    }
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
