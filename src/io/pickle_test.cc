@@ -22,13 +22,26 @@ std::string U32(uint32_t v) {
   ::mamba::testing::PutU32(s, v);
   return s;
 }
-std::string Str(const std::string& s) { return "X" + U32(static_cast<uint32_t>(s.size())) + s; }
+// (Built with += : GCC 12 gives a false -Wrestrict for "literal" + std::string.)
+std::string Str(const std::string& s) {
+  std::string out = "X";
+  out += U32(static_cast<uint32_t>(s.size()));
+  out += s;
+  return out;
+}
 std::string Global(const std::string& module, const std::string& name) {
-  return "c" + module + "\n" + name + "\n";
+  std::string out = "c";
+  out += module;
+  out += "\n";
+  out += name;
+  out += "\n";
+  return out;
 }
 std::string Int(int v) {  // BININT1 for small values, BININT otherwise
   if (v >= 0 && v < 256) return std::string("K") + static_cast<char>(v);
-  return "J" + U32(static_cast<uint32_t>(v));
+  std::string out = "J";
+  out += U32(static_cast<uint32_t>(v));
+  return out;
 }
 std::string Tuple(const std::vector<int>& values) {
   std::string s = "(";
@@ -214,8 +227,8 @@ TEST(PickleTest, MalformedPrograms) {
 
 TEST(PickleTest, BadRebuildTensorArguments) {
   const std::string rebuild = Global("torch._utils", "_rebuild_tensor_v2");
-  const std::string storage = "(" + Str("storage") + Global("torch", "FloatStorage") + Str("0") +
-                              Str("cpu") + Int(6) + "tQ";
+  const std::string storage = std::string("(") + Str("storage") + Global("torch", "FloatStorage") +
+                              Str("0") + Str("cpu") + Int(6) + "tQ";
   auto dict = [&](const std::string& args) {
     return kHeader + "}" + Str("w") + rebuild + "(" + args + "tRs.";
   };
