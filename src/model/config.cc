@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "model/config.h"
 
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -41,9 +42,10 @@ class KeyReader {
     int64_t x;
     if (v.is_number_integer()) {
       x = v.get<int64_t>();
-    } else if (v.is_number_float() && v.get<double>() == static_cast<double>(
-                                                             static_cast<int64_t>(v.get<double>()))) {
-      x = static_cast<int64_t>(v.get<double>());
+    } else if (v.is_number_float() && std::isfinite(v.get<double>()) &&
+               std::fabs(v.get<double>()) < 9.0e18 &&
+               v.get<double>() == std::trunc(v.get<double>())) {
+      x = static_cast<int64_t>(v.get<double>());  // e.g. 768.0; range-checked before the cast
     } else {
       return Error(key, "expected an integer, got " + Truncated(v));
     }
@@ -207,11 +209,15 @@ StatusOr<ModelConfig> ParseModelConfig(std::string_view json_text, const std::st
   const bool hf = root.contains("model_type") || root.contains("hidden_size");
   MAMBA_RETURN_IF_ERROR(hf ? ParseHuggingFace(root, file_name, c)
                            : ParseStateSpaces(root, file_name, c));
-  KeyReader top(root, file_name, "");
-  MAMBA_ASSIGN_OR_RETURN(int64_t eos, top.Int("eos_token_id", 0, kMaxVocab, 0));
-  MAMBA_ASSIGN_OR_RETURN(int64_t bos, top.Int("bos_token_id", 0, kMaxVocab, 0));
-  c.eos_token_id = static_cast<int32_t>(eos);
-  c.bos_token_id = static_cast<int32_t>(bos);
+  // eos/bos may also be lists or null in HF configs; the tokenizer layer reads those in full
+  // (tokenizer/model_files.h). Here only a single integer id is taken, 0 (GPT-NeoX) otherwise.
+  auto single_id = [&](const char* key) -> int32_t {
+    if (!root.contains(key) || !root.at(key).is_number_integer()) return 0;
+    const int64_t v = root.at(key).get<int64_t>();
+    return v >= 0 && v <= kMaxVocab ? static_cast<int32_t>(v) : 0;
+  };
+  c.eos_token_id = single_id("eos_token_id");
+  c.bos_token_id = single_id("bos_token_id");
   return c;
 }
 
