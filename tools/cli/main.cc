@@ -4,7 +4,11 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
+#include <algorithm>
+#include <cmath>
 #include <fstream>
+#include <iostream>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -13,6 +17,8 @@
 #include "engine/session.h"
 #include "kernels/elementwise.h"
 #include "model/model.h"
+#include "tokenizer/model_files.h"
+#include "tokenizer/tokenizer.h"
 
 namespace {
 
@@ -59,6 +65,9 @@ int main(int argc, char** argv) {
   std::string model_path = "models";
   std::string config_path;
   std::string prompt_ids_text;
+  std::string prompt_text;
+  std::string prompt_file;
+  std::string tokenizer_path;
   std::string dump_logits_path;
   int n_predict = 64;
   float temp = 0.0f;
@@ -75,7 +84,13 @@ int main(int argc, char** argv) {
                  "pytorch_model.bin)")
       ->capture_default_str();
   app.add_option("-c,--config", config_path, "config.json (default: next to the weights)");
-  app.add_option("--prompt-ids", prompt_ids_text, "prompt as token ids, e.g. 1,2,3");
+  auto* p_opt = app.add_option("-p,--prompt", prompt_text, "prompt text");
+  auto* f_opt = app.add_option("-f,--file", prompt_file, "read the prompt from FILE (- = stdin)");
+  auto* ids_opt = app.add_option("--prompt-ids", prompt_ids_text, "prompt as token ids, e.g. 1,2,3");
+  p_opt->excludes(f_opt)->excludes(ids_opt);
+  f_opt->excludes(ids_opt);
+  app.add_option("--tokenizer", tokenizer_path,
+                 "tokenizer.json (default: the one in the model directory)");
   app.add_option("--dump-logits", dump_logits_path,
                  "write the logits of every prompt position to FILE (float32 LE, "
                  "[n_prompt, vocab_padded])");
@@ -95,8 +110,21 @@ int main(int argc, char** argv) {
   if (!(temp >= 0.0f)) return Fail("--temp must be >= 0");
   std::vector<int32_t> prompt;
   std::string error;
-  if (prompt_ids_text.empty()) return Fail("no prompt given (use --prompt-ids)");
-  if (!ParseIds(prompt_ids_text, prompt, error)) return Fail(error);
+  const bool text_prompt = p_opt->count() > 0 || f_opt->count() > 0;
+  if (!text_prompt) {
+    if (prompt_ids_text.empty()) return Fail("no prompt given (use -p TEXT, -f FILE or --prompt-ids)");
+    if (!ParseIds(prompt_ids_text, prompt, error)) return Fail(error);
+  } else if (f_opt->count() > 0) {
+    std::ostringstream ss;
+    if (prompt_file == "-") {
+      ss << std::cin.rdbuf();
+    } else {
+      std::ifstream in(prompt_file, std::ios::binary);
+      if (!in) return Fail("'" + prompt_file + "': cannot open prompt file");
+      ss << in.rdbuf();
+    }
+    prompt_text = ss.str();
+  }
 
   const auto t_load0 = Clock::now();
   auto loaded = mamba::Model::Load(model_path, config_path);
@@ -104,6 +132,28 @@ int main(int argc, char** argv) {
   std::unique_ptr<mamba::Model> model = std::move(loaded).value();
   const auto t_load1 = Clock::now();
   const mamba::ModelConfig& cfg = model->config();
+
+  // The tokenizer: required for a text prompt, used for text output when present.
+  std::optional<mamba::Tokenizer> tokenizer;
+  std::vector<int32_t> eos_ids = {cfg.eos_token_id};
+  {
+    auto tok_file = mamba::FindTokenizerFile(model->checkpoint().dir, tokenizer_path);
+    if (tok_file.ok()) {
+      auto tok = mamba::Tokenizer::FromFile(*tok_file);
+      if (!tok.ok()) return Fail(tok.status().ToString());
+      tokenizer.emplace(std::move(tok).value());
+      auto ids = mamba::LoadGenerationTokenIds(model->checkpoint().dir, *tokenizer);
+      if (!ids.ok()) return Fail(ids.status().ToString());
+      if (!ids->eos.empty()) eos_ids = ids->eos;
+    } else if (text_prompt || !tokenizer_path.empty()) {
+      return Fail(tok_file.status().ToString());
+    }
+  }
+  if (text_prompt) {
+    prompt = tokenizer->Encode(prompt_text);
+    if (prompt.empty()) return Fail("the prompt is empty");
+  }
+  const bool print_text = tokenizer.has_value() && !print_ids;
   if (verbose) {
     std::fprintf(stderr,
                  "model: %s (%s), config %s\n  arch %s, d_model %lld, n_layer %lld, d_inner %lld, "
@@ -135,6 +185,14 @@ int main(int argc, char** argv) {
   std::mt19937_64 rng(seed_set ? seed : std::random_device{}());
   std::vector<int32_t> generated;
   const int64_t vocab = cfg.vocab_padded;
+  std::optional<mamba::StreamDecoder> stream;
+  if (print_text) {
+    stream.emplace(*tokenizer);
+    // Echo the prompt, as llama.cpp does, so the continuation reads in context.
+    const std::string shown = text_prompt ? prompt_text : tokenizer->Decode(prompt);
+    std::fwrite(shown.data(), 1, shown.size(), stdout);
+    std::fflush(stdout);
+  }
   const auto t_gen0 = Clock::now();
   for (int i = 0; i < n_predict; ++i) {
     std::span<const float> logits = session.logits();
@@ -152,11 +210,16 @@ int main(int argc, char** argv) {
       token = dist(rng);
     }
     generated.push_back(token);
-    if (!print_ids) {
+    const bool is_eos = std::find(eos_ids.begin(), eos_ids.end(), token) != eos_ids.end();
+    if (!ignore_eos && is_eos) break;
+    if (print_text) {
+      const std::string piece = stream->Push(token);
+      std::fwrite(piece.data(), 1, piece.size(), stdout);
+      std::fflush(stdout);
+    } else if (!print_ids) {
       std::printf("%d ", token);
       std::fflush(stdout);
     }
-    if (!ignore_eos && token == cfg.eos_token_id) break;
     if (i + 1 < n_predict) {
       if (auto st = session.Decode(token); !st.ok()) return Fail(st.ToString());
     }
@@ -164,6 +227,9 @@ int main(int argc, char** argv) {
   const auto t_gen1 = Clock::now();
   if (print_ids) {
     for (size_t i = 0; i < generated.size(); ++i) std::printf(i ? " %d" : "%d", generated[i]);
+  } else if (print_text) {
+    const std::string rest = stream->Flush();
+    std::fwrite(rest.data(), 1, rest.size(), stdout);
   }
   std::printf("\n");
   std::fflush(stdout);
