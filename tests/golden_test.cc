@@ -8,6 +8,8 @@
 #include <map>
 
 #include "engine/session.h"
+#include "hwy/targets.h"
+#include "kernels/kernel_target.h"
 #include "golden_util.h"
 #include "kernels/elementwise.h"
 #include "model/model.h"
@@ -269,6 +271,42 @@ TEST(GoldenVariants, F32FilesGiveIdenticalLogits) {
     }
   }
   EXPECT_GE(compared, 2);
+}
+
+// The whole forward pass on every SIMD target this binary carries (the kernel tests compare each
+// kernel with its scalar twin; this checks the composition end to end).
+TEST(GoldenAllTargets, EveryCompiledTargetMatchesReference) {
+  const std::filesystem::path dir =
+      std::filesystem::path(MAMBA_SOURCE_DIR) / "tests/data/models/mamba1-hf-dstate8";
+  const auto index = testing::ReadJson(dir / "golden/f32/index.json");
+  const auto& prompt = index["prompts"].back();
+  const auto tokens = prompt["tokens"].get<std::vector<int32_t>>();
+  const auto golden = testing::ReadF32(dir / "golden/f32" / prompt["files"]["logits"]["file"]);
+  const auto greedy =
+      testing::ReadI32(dir / "golden/f32" / prompt["files"]["greedy_tokens"]["file"]);
+  auto model = Model::Load(dir.string());
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  const int64_t vocab = (*model)->config().vocab_padded;
+  const double tol = 1e-4 + 1e-5 * testing::MaxAbs(golden.data(), golden.size());
+  ThreadPool pool(2);
+  int targets = 0;
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    SCOPED_TRACE(KernelTargetName());
+    Session s(**model, &pool);
+    std::vector<float> logits;
+    ASSERT_TRUE(s.Prefill(tokens, &logits).ok());
+    EXPECT_LE(testing::MaxAbsDiff(logits.data(), golden.data(), golden.size()), tol);
+    std::vector<int32_t> got;
+    for (size_t i = 0; i < greedy.size(); ++i) {
+      got.push_back(static_cast<int32_t>(ArgMax(s.logits().data(), vocab)));
+      ASSERT_TRUE(s.Decode(got.back()).ok());
+    }
+    EXPECT_EQ(got, greedy);
+    ++targets;
+  }
+  hwy::SetSupportedTargetsForTest(0);
+  EXPECT_GE(targets, 2);
 }
 
 }  // namespace
