@@ -35,6 +35,7 @@ class Session {
   void Reset();
 
   const SequenceState& state() const { return state_; }
+  const Model& model() const { return model_; }
   // Replaces the state (e.g. one saved with state().Clone()); the shape must match (checked).
   void RestoreState(SequenceState state);
 
