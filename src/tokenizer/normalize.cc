@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 // NFC with Unicode 9.0 semantics. The fast path is a quick check against a table of the 9.0
 // characters that can change under NFC; only the short spans around them (from the last safe
-// starter before to the next safe character after) go through utf8proc. A span never contains a
-// character assigned after 9.0 except possibly as its first character, which is then copied
-// verbatim, so utf8proc's newer data cannot compose, decompose or reorder anything 9.0 would not.
+// starter before to the next safe character after) are normalized, with utf8proc's character
+// data. A span never contains a character assigned after 9.0 except possibly as its first
+// character, which is then copied verbatim, so utf8proc's newer data cannot compose, decompose or
+// reorder anything 9.0 would not.
 
 #include "tokenizer/normalize.h"
 
@@ -11,8 +12,9 @@
 
 #include <algorithm>
 #include <array>
-#include <cstdlib>
+#include <cstddef>
 #include <iterator>
+#include <vector>
 
 #include "tokenizer/utf8.h"
 
@@ -59,25 +61,52 @@ inline bool Unsafe(uint32_t cp) {
   return InRanges(kUnicode9NfcUnsafe, cp);
 }
 
+inline int CombiningClass(int32_t cp) { return utf8proc_get_property(cp)->combining_class; }
+
 // Appends the NFC form of `span` (well-formed UTF-8 of Unicode 9.0 characters, except maybe the
-// first) to `out`.
+// first) to `out`. Decomposition and composition use utf8proc's per-character data; the canonical
+// ordering is a stable sort per run of marks, because utf8proc's own ordering is quadratic in the
+// run length (a 40,000-mark "Zalgo" run took seconds).
 void NormalizeSpan(std::string_view span, std::string& out) {
   const utf8::Seq first = utf8::DecodeOne(span);
   if (!IsUnicode9Assigned(first.cp)) {
     out.append(span.substr(0, first.len));
     span.remove_prefix(first.len);
   }
-  utf8proc_uint8_t* mapped = nullptr;
-  const utf8proc_ssize_t n =
-      utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(span.data()),
-                   static_cast<utf8proc_ssize_t>(span.size()), &mapped,
-                   static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
-  if (n < 0) {
-    out.append(span);  // unreachable for well-formed input; keep the text rather than lose it
-  } else {
-    out.append(reinterpret_cast<const char*>(mapped), static_cast<size_t>(n));
+  thread_local std::vector<int32_t> cps;
+  cps.clear();
+  while (!span.empty()) {
+    const utf8::Seq s = utf8::DecodeOne(span);
+    span.remove_prefix(s.len);
+    int32_t decomposed[8];
+    int boundclass = 0;
+    const utf8proc_ssize_t n = utf8proc_decompose_char(static_cast<int32_t>(s.cp), decomposed, 8,
+                                                       UTF8PROC_DECOMPOSE, &boundclass);
+    if (n < 0 || n > 8) {
+      cps.push_back(static_cast<int32_t>(s.cp));  // unreachable: keep the character
+    } else {
+      cps.insert(cps.end(), decomposed, decomposed + n);
+    }
   }
-  std::free(mapped);
+  for (size_t i = 0; i < cps.size();) {
+    if (CombiningClass(cps[i]) == 0) {
+      ++i;
+      continue;
+    }
+    size_t j = i + 1;
+    while (j < cps.size() && CombiningClass(cps[j]) != 0) ++j;
+    if (j - i > 1) {
+      std::stable_sort(cps.begin() + static_cast<std::ptrdiff_t>(i),
+                       cps.begin() + static_cast<std::ptrdiff_t>(j),
+                       [](int32_t a, int32_t b) { return CombiningClass(a) < CombiningClass(b); });
+    }
+    i = j;
+  }
+  const utf8proc_ssize_t n =
+      utf8proc_normalize_utf32(cps.data(), static_cast<utf8proc_ssize_t>(cps.size()),
+                               static_cast<utf8proc_option_t>(UTF8PROC_COMPOSE | UTF8PROC_STABLE));
+  const size_t count = n < 0 ? cps.size() : static_cast<size_t>(n);
+  for (size_t i = 0; i < count; ++i) utf8::AppendCodePoint(static_cast<uint32_t>(cps[i]), out);
 }
 
 }  // namespace

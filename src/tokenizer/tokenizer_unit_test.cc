@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -12,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include <utf8proc.h>
 #include <nlohmann/json.hpp>
 
 #include "tokenizer/bpe.h"
@@ -124,6 +126,33 @@ TEST(Nfc, Unicode9Semantics) {
   EXPECT_FALSE(IsUnicode9Assigned(0x11935));
   EXPECT_TRUE(IsNfcUnsafe(0x301));
   EXPECT_FALSE(IsNfcUnsafe(0xE9));
+}
+
+// On Unicode 9.0 characters our NFC must agree with utf8proc's own.
+TEST(Nfc, AgreesWithUtf8procOnOldCharacters) {
+  const std::vector<std::string> pool = {
+      "a",          "e",          "o",          "A",          "\u0301", "\u0300", "\u0323",
+      "\u0308",     "\u031b",     "\u0345",     "\u05b0",     "\u0591", "\u093c", "\u0958",
+      "\u1100",     "\u1161",     "\u11a8",     "\uac00",     "\u00e9", "\u1ea1", "\u212b",
+      "\u0344",     "\u0f73",     "\u0f71",     "\u0f72",     "\u0f80", "\u3099", "\u304b",
+      "\U0001d15e", "\U0001d165", "\U00011099", "\U000110ba", " ",      "\u0b47", "\u0b3e",
+      "\u0cc6",     "\u0cd5",     "\u0cc2"};
+  std::mt19937 rng(5);
+  for (int i = 0; i < 3000; ++i) {
+    std::string s;
+    const int n = 1 + static_cast<int>(rng() % 10);
+    for (int k = 0; k < n; ++k) s += pool[rng() % pool.size()];
+    utf8proc_uint8_t* ref = utf8proc_NFC(reinterpret_cast<const utf8proc_uint8_t*>(s.c_str()));
+    ASSERT_NE(ref, nullptr);
+    EXPECT_EQ(Nfc(s), std::string(reinterpret_cast<char*>(ref))) << testing::PrintToString(s);
+    std::free(ref);
+  }
+  // A long run of marks with alternating classes is sorted in O(n log n).
+  std::string zalgo = "a";
+  for (int i = 0; i < 100000; ++i) zalgo += (i % 2) ? "\u0301" : "\u0323";
+  const std::string nfc = Nfc(zalgo);
+  EXPECT_EQ(nfc.substr(0, 3), "\u1ea1");  // a + dot below composed
+  EXPECT_EQ(nfc.size(), zalgo.size());    // a + U+0323 (3 bytes) became U+1EA1 (3 bytes)
 }
 
 TEST(Bpe, ShortAndLongMergeLoopsAgree) {
