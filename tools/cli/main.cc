@@ -1,37 +1,36 @@
 // SPDX-License-Identifier: MIT
-// mamba-cli: prompt in, text (or token ids) out. Loads a checkpoint directory or weights file,
-// prefills the prompt, then generates token by token.
-#include <CLI/CLI.hpp>
+// mamba-cli: prompt in, text (or token ids) out, or an interactive chat with -i. Loads a
+// checkpoint directory or weights file, prefills the prompt, then samples token by token,
+// streaming the text to stdout; the timing summary goes to stderr.
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <algorithm>
-#include <cmath>
+#include <filesystem>
 #include <fstream>
-#include <iostream>
-#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "args.h"
+#include "cli_common.h"
+#include "engine/generate.h"
 #include "engine/session.h"
-#include "kernels/elementwise.h"
-#include "model/model.h"
+#include "interactive.h"
 #include "tokenizer/model_files.h"
-#include "tokenizer/tokenizer.h"
 
+namespace mamba::cli {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double Seconds(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
+double Since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-int Fail(const std::string& msg) {
-  std::fprintf(stderr, "mamba-cli: error: %s\n", msg.c_str());
-  return 1;
-}
+constexpr const char* kGetAModel =
+    "pass -m DIR (a model folder or weights file), or download one with mamba-download / --hf "
+    "state-spaces/mamba-130m-hf (see docs/cli.md)";
 
 // "1,2,3" or "1 2 3" -> ids. Returns false with a message on anything else.
 bool ParseIds(const std::string& text, std::vector<int32_t>& ids, std::string& error) {
@@ -58,191 +57,152 @@ bool ParseIds(const std::string& text, std::vector<int32_t>& ids, std::string& e
   return true;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  CLI::App app{"mamba-cli: run a Mamba language model on a prompt"};
-  std::string model_path = "models";
-  std::string config_path;
-  std::string prompt_ids_text;
-  std::string prompt_text;
-  std::string prompt_file;
-  std::string tokenizer_path;
-  std::string dump_logits_path;
-  int n_predict = 64;
-  float temp = 0.0f;
-  uint64_t seed = 0;
-  bool seed_set = false;
-  bool ignore_eos = false;
-  bool print_ids = false;
-  bool no_stats = false;
-  bool verbose = false;
-  int threads = mamba::ThreadPool::DefaultThreadCount();
-
-  app.add_option("-m,--model", model_path,
-                 "model directory, or weights file (.safetensors, .safetensors.index.json, "
-                 "pytorch_model.bin)")
-      ->capture_default_str();
-  app.add_option("-c,--config", config_path, "config.json (default: next to the weights)");
-  auto* p_opt = app.add_option("-p,--prompt", prompt_text, "prompt text");
-  auto* f_opt = app.add_option("-f,--file", prompt_file, "read the prompt from FILE (- = stdin)");
-  auto* ids_opt = app.add_option("--prompt-ids", prompt_ids_text, "prompt as token ids, e.g. 1,2,3");
-  p_opt->excludes(f_opt)->excludes(ids_opt);
-  f_opt->excludes(ids_opt);
-  app.add_option("--tokenizer", tokenizer_path,
-                 "tokenizer.json (default: the one in the model directory)");
-  app.add_option("--dump-logits", dump_logits_path,
-                 "write the logits of every prompt position to FILE (float32 LE, "
-                 "[n_prompt, vocab_padded])");
-  app.add_option("-n,--n-predict", n_predict, "number of tokens to generate")->capture_default_str();
-  app.add_option("--temp", temp, "sampling temperature (0 = greedy)")->capture_default_str();
-  auto* seed_opt = app.add_option("--seed", seed, "random seed for sampling");
-  app.add_flag("--ignore-eos", ignore_eos, "do not stop at the end-of-sequence token");
-  app.add_flag("--print-ids", print_ids, "print generated token ids (one line) instead of text");
-  app.add_option("-t,--threads", threads, "worker threads (default: physical cores)")
-      ->capture_default_str();
-  app.add_flag("--no-stats", no_stats, "do not print the timing summary");
-  app.add_flag("--verbose", verbose, "print model information");
-  CLI11_PARSE(app, argc, argv);
-  seed_set = seed_opt->count() > 0;
-
-  if (n_predict < 0) return Fail("-n must be >= 0");
-  if (!(temp >= 0.0f)) return Fail("--temp must be >= 0");
-  std::vector<int32_t> prompt;
-  std::string error;
-  const bool text_prompt = p_opt->count() > 0 || f_opt->count() > 0;
-  if (!text_prompt) {
-    if (prompt_ids_text.empty()) return Fail("no prompt given (use -p TEXT, -f FILE or --prompt-ids)");
-    if (!ParseIds(prompt_ids_text, prompt, error)) return Fail(error);
-  } else if (f_opt->count() > 0) {
-    std::ostringstream ss;
-    if (prompt_file == "-") {
-      ss << std::cin.rdbuf();
-    } else {
-      std::ifstream in(prompt_file, std::ios::binary);
-      if (!in) return Fail("'" + prompt_file + "': cannot open prompt file");
-      ss << in.rdbuf();
-    }
-    prompt_text = ss.str();
+// Loads the model and, when there is one (or `need_tokenizer`), its tokenizer and EOS ids.
+// Returns 0, or the exit code after printing the error.
+int Load(const CliOptions& o, bool need_tokenizer, Runtime& rt) {
+  std::error_code ec;
+  if (!std::filesystem::exists(o.model_path, ec)) {
+    return Fail("no model at '" + o.model_path + "': " + kGetAModel);
   }
+  const auto t0 = Clock::now();
+  auto loaded = Model::Load(o.model_path, o.config_path);
+  if (!loaded.ok()) {
+    std::string msg = loaded.status().ToString();
+    if (!o.model_path_given && loaded.status().code() == StatusCode::kNotFound) {
+      msg += " (" + std::string(kGetAModel) + ")";
+    }
+    return Fail(msg);
+  }
+  rt.model = std::move(loaded).value();
+  rt.load_seconds = Since(t0);
+  rt.eos_ids = {rt.model->config().eos_token_id};
 
-  const auto t_load0 = Clock::now();
-  auto loaded = mamba::Model::Load(model_path, config_path);
-  if (!loaded.ok()) return Fail(loaded.status().ToString());
-  std::unique_ptr<mamba::Model> model = std::move(loaded).value();
-  const auto t_load1 = Clock::now();
-  const mamba::ModelConfig& cfg = model->config();
-
-  // The tokenizer: required for a text prompt, used for text output when present.
-  std::optional<mamba::Tokenizer> tokenizer;
-  std::vector<int32_t> eos_ids = {cfg.eos_token_id};
-  {
-    auto tok_file = mamba::FindTokenizerFile(model->checkpoint().dir, tokenizer_path);
-    if (tok_file.ok()) {
-      auto tok = mamba::Tokenizer::FromFile(*tok_file);
-      if (!tok.ok()) return Fail(tok.status().ToString());
-      tokenizer.emplace(std::move(tok).value());
-      auto ids = mamba::LoadGenerationTokenIds(model->checkpoint().dir, *tokenizer);
-      if (!ids.ok()) return Fail(ids.status().ToString());
-      if (!ids->eos.empty()) eos_ids = ids->eos;
-    } else if (text_prompt || !tokenizer_path.empty()) {
+  const std::string& dir = rt.model->checkpoint().dir;
+  auto tok_file = FindTokenizerFile(dir, o.tokenizer_path);
+  if (!tok_file.ok()) {
+    if (need_tokenizer || !o.tokenizer_path.empty()) {
       return Fail(tok_file.status().ToString());
     }
+    return 0;
   }
-  if (text_prompt) {
-    prompt = tokenizer->Encode(prompt_text);
-    if (prompt.empty()) return Fail("the prompt is empty");
+  auto tok = Tokenizer::FromFile(*tok_file);
+  if (!tok.ok()) return Fail(tok.status().ToString());
+  rt.tokenizer.emplace(std::move(tok).value());
+  auto ids = LoadGenerationTokenIds(dir, *rt.tokenizer);
+  if (!ids.ok()) return Fail(ids.status().ToString());
+  if (!ids->eos.empty()) rt.eos_ids = ids->eos;
+  return 0;
+}
+
+void PrintModelInfo(const Runtime& rt, uint64_t seed) {
+  const ModelConfig& cfg = rt.model->config();
+  std::fprintf(stderr,
+               "model: %s (%s), config %s\n  arch %s, d_model %lld, n_layer %lld, d_inner %lld, "
+               "d_state %lld, d_conv %lld, dt_rank %lld, vocab %lld (padded %lld), tied head %s\n"
+               "  tokenizer: %s, eos ids:",
+               rt.model->checkpoint().weights_path.c_str(), rt.model->checkpoint().dir.c_str(),
+               rt.model->checkpoint().config_path.c_str(),
+               std::string(ArchName(cfg.arch)).c_str(), (long long)cfg.d_model,
+               (long long)cfg.n_layer, (long long)cfg.d_inner, (long long)cfg.d_state,
+               (long long)cfg.d_conv, (long long)cfg.dt_rank, (long long)cfg.vocab_size,
+               (long long)cfg.vocab_padded, cfg.tie_embeddings ? "yes" : "no",
+               rt.tokenizer ? "yes" : "none");
+  for (int32_t id : rt.eos_ids) std::fprintf(stderr, " %d", id);
+  std::fprintf(stderr, "\n  seed %llu\n", static_cast<unsigned long long>(seed));
+}
+
+void Write(std::string_view text) {
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+}
+
+int Run(int argc, char** argv) {
+  CliOptions o;
+  int exit_code = 0;
+  std::string error;
+  if (ParseArgs(argc, argv, o, exit_code, error) == ParseOutcome::kExit) {
+    return error.empty() ? exit_code : Fail(error);
   }
-  const bool print_text = tokenizer.has_value() && !print_ids;
-  if (verbose) {
-    std::fprintf(stderr,
-                 "model: %s (%s), config %s\n  arch %s, d_model %lld, n_layer %lld, d_inner %lld, "
-                 "d_state %lld, d_conv %lld, dt_rank %lld, vocab %lld (padded %lld), tied head %s\n",
-                 model->checkpoint().weights_path.c_str(),
-                 model->checkpoint().dir.c_str(), model->checkpoint().config_path.c_str(),
-                 std::string(mamba::ArchName(cfg.arch)).c_str(), (long long)cfg.d_model,
-                 (long long)cfg.n_layer, (long long)cfg.d_inner, (long long)cfg.d_state,
-                 (long long)cfg.d_conv, (long long)cfg.dt_rank, (long long)cfg.vocab_size,
-                 (long long)cfg.vocab_padded, cfg.tie_embeddings ? "yes" : "no");
+  std::vector<int32_t> prompt;
+  const bool have_ids = !o.prompt_ids_text.empty();
+  if (!o.interactive && !o.has_prompt_text && !have_ids) {
+    return Fail("no prompt given (use -p TEXT, -f FILE, --prompt-ids 1,2,3, or -i to chat)");
+  }
+  if (have_ids && !ParseIds(o.prompt_ids_text, prompt, error)) return Fail(error);
+
+  Runtime rt;
+  if (int rc = Load(o, o.has_prompt_text || o.interactive, rt); rc != 0) return rc;
+  if (o.has_prompt_text) {
+    prompt = rt.tokenizer->Encode(o.prompt_text);
+    if (prompt.empty() && !o.interactive) return Fail("the prompt is empty");
+  }
+  if (!o.stop.empty() && !rt.tokenizer) {
+    return Fail("--stop needs a tokenizer (pass --tokenizer tokenizer.json)");
+  }
+  if (!o.seed_given) o.sampling.seed = std::random_device{}();
+  auto sampler = Sampler::Create(o.sampling);
+  if (!sampler.ok()) return Fail(sampler.status().message());
+  if (o.verbose) PrintModelInfo(rt, o.sampling.seed);
+
+  ThreadPool pool(o.threads);
+  Session session(*rt.model, &pool);
+  GenerateOptions gen;
+  gen.n_predict = o.n_predict;
+  gen.eos_ids = rt.eos_ids;
+  gen.ignore_eos = o.ignore_eos;
+  gen.stop = o.stop;
+  if (o.interactive) {
+    const std::string shown = o.has_prompt_text ? o.prompt_text : "";
+    return RunInteractive(o, rt, session, *sampler, gen, prompt, shown);
   }
 
-  mamba::ThreadPool pool(threads);
-  mamba::Session session(*model, &pool);
+  // One shot. The prompt is prefilled here (not by Generate) so that --dump-logits can get the
+  // logits of every position.
   std::vector<float> all_logits;
-  const bool dump = !dump_logits_path.empty();
-  const auto t_prompt0 = Clock::now();
+  const bool dump = !o.dump_logits_path.empty();
+  const auto t_prompt = Clock::now();
   if (auto st = session.Prefill(prompt, dump ? &all_logits : nullptr); !st.ok()) {
     return Fail("prompt: " + st.ToString());
   }
-  const auto t_prompt1 = Clock::now();
+  const double prompt_s = Since(t_prompt);
   if (dump) {
-    std::ofstream out(dump_logits_path, std::ios::binary);
+    std::ofstream out(o.dump_logits_path, std::ios::binary);
     out.write(reinterpret_cast<const char*>(all_logits.data()),
               static_cast<std::streamsize>(all_logits.size() * sizeof(float)));
-    if (!out) return Fail("'" + dump_logits_path + "': cannot write logits");
+    if (!out) return Fail("'" + o.dump_logits_path + "': cannot write logits");
   }
-
-  std::mt19937_64 rng(seed_set ? seed : std::random_device{}());
-  std::vector<int32_t> generated;
-  const int64_t vocab = cfg.vocab_padded;
-  std::optional<mamba::StreamDecoder> stream;
+  const bool print_text = rt.tokenizer.has_value() && !o.print_ids;
   if (print_text) {
-    stream.emplace(*tokenizer);
     // Echo the prompt, as llama.cpp does, so the continuation reads in context.
-    const std::string shown = text_prompt ? prompt_text : tokenizer->Decode(prompt);
-    std::fwrite(shown.data(), 1, shown.size(), stdout);
-    std::fflush(stdout);
+    Write(o.has_prompt_text ? o.prompt_text : rt.tokenizer->Decode(prompt));
   }
-  const auto t_gen0 = Clock::now();
-  for (int i = 0; i < n_predict; ++i) {
-    std::span<const float> logits = session.logits();
-    int32_t token;
-    if (temp == 0.0f) {
-      token = static_cast<int32_t>(mamba::ArgMax(logits.data(), vocab));
-    } else {
-      // Plain temperature sampling over the real vocabulary.
-      const int64_t n = std::min<int64_t>(cfg.vocab_size, vocab);
-      std::vector<double> p(static_cast<size_t>(n));
-      double max_logit = logits[0];
-      for (int64_t j = 1; j < n; ++j) max_logit = std::max<double>(max_logit, logits[j]);
-      for (int64_t j = 0; j < n; ++j) p[j] = std::exp((logits[j] - max_logit) / temp);
-      std::discrete_distribution<int32_t> dist(p.begin(), p.end());
-      token = dist(rng);
-    }
-    generated.push_back(token);
-    const bool is_eos = std::find(eos_ids.begin(), eos_ids.end(), token) != eos_ids.end();
-    if (!ignore_eos && is_eos) break;
-    if (print_text) {
-      const std::string piece = stream->Push(token);
-      std::fwrite(piece.data(), 1, piece.size(), stdout);
-      std::fflush(stdout);
-    } else if (!print_ids) {
-      std::printf("%d ", token);
-      std::fflush(stdout);
-    }
-    if (i + 1 < n_predict) {
-      if (auto st = session.Decode(token); !st.ok()) return Fail(st.ToString());
+  gen.feed_last_token = false;
+  std::vector<int32_t> history = prompt;
+  auto result = Generate(session, *sampler, rt.tokenizer ? &*rt.tokenizer : nullptr, {}, history,
+                         gen, [&](int32_t id, std::string_view text) {
+                           if (print_text) {
+                             Write(text);
+                           } else if (!o.print_ids) {
+                             std::printf("%d ", id);
+                             std::fflush(stdout);
+                           }
+                           return true;
+                         });
+  if (!result.ok()) return Fail(result.status().ToString());
+  if (o.print_ids) {
+    for (size_t i = 0; i < result->tokens.size(); ++i) {
+      std::printf(i ? " %d" : "%d", result->tokens[i]);
     }
   }
-  const auto t_gen1 = Clock::now();
-  if (print_ids) {
-    for (size_t i = 0; i < generated.size(); ++i) std::printf(i ? " %d" : "%d", generated[i]);
-  } else if (print_text) {
-    const std::string rest = stream->Flush();
-    std::fwrite(rest.data(), 1, rest.size(), stdout);
-  }
-  std::printf("\n");
-  std::fflush(stdout);
-
-  if (!no_stats) {
-    const double load_s = Seconds(t_load0, t_load1);
-    const double prompt_s = Seconds(t_prompt0, t_prompt1);
-    const double gen_s = Seconds(t_gen0, t_gen1);
-    std::fprintf(stderr, "load time   = %8.2f ms\n", load_s * 1e3);
-    std::fprintf(stderr, "prompt eval = %8.2f ms / %5zu tokens (%8.2f tokens per second)\n",
-                 prompt_s * 1e3, prompt.size(), prompt.size() / std::max(prompt_s, 1e-9));
-    std::fprintf(stderr, "generation  = %8.2f ms / %5zu tokens (%8.2f tokens per second)\n",
-                 gen_s * 1e3, generated.size(), generated.size() / std::max(gen_s, 1e-9));
+  Write("\n");
+  if (!o.no_stats) {
+    PrintTimings(rt.load_seconds, static_cast<int64_t>(prompt.size()), prompt_s,
+                 static_cast<int64_t>(result->tokens.size()), result->generate_seconds);
   }
   return 0;
 }
+
+}  // namespace
+}  // namespace mamba::cli
+
+int main(int argc, char** argv) { return mamba::cli::Run(argc, argv); }
