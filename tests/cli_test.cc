@@ -24,7 +24,8 @@ struct RunResult {
 };
 
 RunResult RunCli(const std::string& args, const fs::path& cwd = fs::current_path()) {
-  const fs::path err_file = fs::temp_directory_path() / ("mamba_cli_err_" + std::to_string(getpid()));
+  const fs::path err_file =
+      fs::temp_directory_path() / ("mamba_cli_err_" + std::to_string(getpid()));
   const std::string cmd = "cd '" + cwd.string() + "' && '" + std::string(MAMBA_CLI_PATH) + "' " +
                           args + " 2>'" + err_file.string() + "'";
   RunResult r;
@@ -58,12 +59,14 @@ TEST_P(CliGoldenTest, LogitsAndGreedyIdsMatchGolden) {
   for (const auto& prompt : index["prompts"]) {
     SCOPED_TRACE(prompt["name"].get<std::string>());
     const auto tokens = prompt["tokens"].get<std::vector<int32_t>>();
-    const fs::path dump = fs::temp_directory_path() / ("mamba_cli_logits_" + std::to_string(getpid()));
-    const RunResult r = RunCli("-m '" + dir.string() + "' --prompt-ids " + Join(tokens, ",") +
-                               " --dump-logits '" + dump.string() +
-                               "' -n 32 --temp 0 --ignore-eos --print-ids -t 2");
+    const fs::path dump =
+        fs::temp_directory_path() / ("mamba_cli_logits_" + std::to_string(getpid()));
+    const RunResult r =
+        RunCli("-m '" + dir.string() + "' --prompt-ids " + Join(tokens, ",") + " --dump-logits '" +
+               dump.string() + "' -n 32 --temp 0 --ignore-eos --print-ids -t 2");
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    const auto want = testing::ReadI32(dir / "golden/f32" / prompt["files"]["greedy_tokens"]["file"]);
+    const auto want =
+        testing::ReadI32(dir / "golden/f32" / prompt["files"]["greedy_tokens"]["file"]);
     EXPECT_EQ(r.out, Join(want, " ") + "\n");
     const auto golden = testing::ReadF32(dir / "golden/f32" / prompt["files"]["logits"]["file"]);
     const auto logits = testing::ReadF32(dump);
@@ -79,7 +82,8 @@ INSTANTIATE_TEST_SUITE_P(Cases, CliGoldenTest,
                          ::testing::Values("mamba1-tiny", "mamba1-hf-dstate8"),
                          [](const auto& info) {
                            std::string s = info.param;
-                           for (char& c : s) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+                           for (char& c : s)
+                             c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
                            return s;
                          });
 
@@ -94,12 +98,13 @@ TEST(CliTest, ModelSelectionFlags) {
                                    (dir / "config.json").string() + "'" + gen);
   EXPECT_EQ(by_file.exit_code, 0) << by_file.err;
   EXPECT_EQ(by_file.out, by_dir.out);
-  const RunResult by_bin = RunCli("-m '" + (dir / "variants/pt_bin/pytorch_model.bin").string() +
-                                  "'" + gen);
+  const RunResult by_bin =
+      RunCli("-m '" + (dir / "variants/pt_bin/pytorch_model.bin").string() + "'" + gen);
   EXPECT_EQ(by_bin.exit_code, 0) << by_bin.err;
   EXPECT_EQ(by_bin.out, by_dir.out);
   // No -m: ./models.
-  const fs::path tmp = fs::temp_directory_path() / ("mamba_cli_default_" + std::to_string(getpid()));
+  const fs::path tmp =
+      fs::temp_directory_path() / ("mamba_cli_default_" + std::to_string(getpid()));
   fs::create_directories(tmp);
   fs::create_directory_symlink(dir, tmp / "models");
   const RunResult by_default = RunCli(gen, tmp);
@@ -122,7 +127,8 @@ TEST(CliTest, ErrorsExitNonZeroAndNameTheCulprit) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("99999"), std::string::npos) << r.err;
 
-  r = RunCli("-m '" + (dir / "model.safetensors").string() + "' -c /nonexistent/config.json "
+  r = RunCli("-m '" + (dir / "model.safetensors").string() +
+             "' -c /nonexistent/config.json "
              "--prompt-ids 1");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("/nonexistent/config.json"), std::string::npos) << r.err;

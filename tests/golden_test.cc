@@ -8,10 +8,10 @@
 #include <map>
 
 #include "engine/session.h"
-#include "hwy/targets.h"
-#include "kernels/kernel_target.h"
 #include "golden_util.h"
+#include "hwy/targets.h"
 #include "kernels/elementwise.h"
+#include "kernels/kernel_target.h"
 #include "model/model.h"
 
 namespace mamba {
@@ -131,8 +131,8 @@ TEST_P(GoldenTest, MatchesReference) {
     for (size_t i = 0; i < want_tokens.size(); ++i) {
       auto it = step_row.find(static_cast<int64_t>(i));
       if (it != step_row.end()) {
-        const double e = testing::MaxAbsDiff(session.logits().data(),
-                                             &step_logits[it->second * vocab], vocab);
+        const double e =
+            testing::MaxAbsDiff(session.logits().data(), &step_logits[it->second * vocab], vocab);
         EXPECT_LE(e, step_tol) << "greedy step " << i << " logits";
         worst_logit_err = std::max(worst_logit_err, e);
         worst_ratio = std::max(worst_ratio, e / step_tol);
@@ -166,9 +166,11 @@ TEST_P(GoldenTest, PrefillEqualsTokenByTokenDecode) {
   const StateShape shape = model_->state_shape();
   for (int64_t l = 0; l < shape.n_layer; ++l) {
     EXPECT_LE(testing::MaxAbsDiff(prefill.state().ssm(l), stepwise.state().ssm(l),
-                                  static_cast<size_t>(shape.ssm_size)), 1e-5);
+                                  static_cast<size_t>(shape.ssm_size)),
+              1e-5);
     EXPECT_LE(testing::MaxAbsDiff(prefill.state().conv(l), stepwise.state().conv(l),
-                                  static_cast<size_t>(shape.conv_per_layer())), 0.0);
+                                  static_cast<size_t>(shape.conv_per_layer())),
+              0.0);
   }
   EXPECT_EQ(prefill.n_past(), stepwise.n_past());
 }
@@ -185,8 +187,8 @@ TEST_P(GoldenTest, BatchedSequencesMatchSingle) {
   std::vector<int64_t> rows;
   for (const auto& p : prompts) {
     states.push_back(model_->NewState());
-    slices.push_back({static_cast<int64_t>(all_tokens.size()), static_cast<int64_t>(p.size()),
-                      nullptr});
+    slices.push_back(
+        {static_cast<int64_t>(all_tokens.size()), static_cast<int64_t>(p.size()), nullptr});
     all_tokens.insert(all_tokens.end(), p.begin(), p.end());
   }
   for (size_t i = 0; i < states.size(); ++i) slices[i].state = &states[i];

@@ -14,8 +14,8 @@ namespace mamba::testing {
 
 // One weight file of a reference case together with the golden directory that applies to it.
 struct GoldenCase {
-  std::string case_name;     // "mamba1-tiny"
-  std::string weights_rel;   // "variants/pt_bin/pytorch_model.bin"
+  std::string case_name;    // "mamba1-tiny"
+  std::string weights_rel;  // "variants/pt_bin/pytorch_model.bin"
   std::filesystem::path case_dir;
   std::filesystem::path weights;  // absolute path of the weight file
   std::filesystem::path golden_dir;
@@ -25,7 +25,9 @@ struct GoldenCase {
 };
 
 // gtest prints parameters with this instead of a byte dump.
-inline void PrintTo(const GoldenCase& c, std::ostream* os) { *os << c.case_name << "/" << c.weights_rel; }
+inline void PrintTo(const GoldenCase& c, std::ostream* os) {
+  *os << c.case_name << "/" << c.weights_rel;
+}
 
 // Every Mamba-1 (case, weight file) pair found under the project's tests/data/models and, when it
 // exists, ../shared/testdata/models (cases already copied into the project are not repeated).

@@ -45,7 +45,7 @@ TEST(DTypeTest, F32ToF16RoundTripsAndRoundsToNearestEven) {
   EXPECT_EQ(F32ToF16(1.0f + 3 * std::ldexp(1.0f, -11)), 0x3C02);
   // Just above halfway rounds up.
   EXPECT_EQ(F32ToF16(std::nextafter(1.0f + std::ldexp(1.0f, -11), 2.0f)), 0x3C01);
-  EXPECT_EQ(F32ToF16(1e6f), 0x7C00);    // overflow -> inf
+  EXPECT_EQ(F32ToF16(1e6f), 0x7C00);  // overflow -> inf
   EXPECT_EQ(F32ToF16(-1e6f), 0xFC00);
   EXPECT_EQ(F32ToF16(std::ldexp(1.0f, -25)), 0x0000);  // half of the smallest subnormal: to even
   EXPECT_EQ(F32ToF16(std::ldexp(1.5f, -25)), 0x0001);

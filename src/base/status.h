@@ -52,8 +52,12 @@ class [[nodiscard]] Status {
 inline Status InvalidArgumentError(std::string msg) {
   return Status(StatusCode::kInvalidArgument, std::move(msg));
 }
-inline Status NotFoundError(std::string msg) { return Status(StatusCode::kNotFound, std::move(msg)); }
-inline Status DataLossError(std::string msg) { return Status(StatusCode::kDataLoss, std::move(msg)); }
+inline Status NotFoundError(std::string msg) {
+  return Status(StatusCode::kNotFound, std::move(msg));
+}
+inline Status DataLossError(std::string msg) {
+  return Status(StatusCode::kDataLoss, std::move(msg));
+}
 inline Status UnimplementedError(std::string msg) {
   return Status(StatusCode::kUnimplemented, std::move(msg));
 }
@@ -61,13 +65,15 @@ inline Status IoError(std::string msg) { return Status(StatusCode::kIoError, std
 inline Status OutOfRangeError(std::string msg) {
   return Status(StatusCode::kOutOfRange, std::move(msg));
 }
-inline Status InternalError(std::string msg) { return Status(StatusCode::kInternal, std::move(msg)); }
+inline Status InternalError(std::string msg) {
+  return Status(StatusCode::kInternal, std::move(msg));
+}
 
 // Holds either a T or a non-OK Status. Accessing value() of an error is an invariant violation.
 template <class T>
 class [[nodiscard]] StatusOr {
  public:
-  StatusOr(const T& value) : v_(value) {}   // NOLINT: implicit by design, like absl::StatusOr
+  StatusOr(const T& value) : v_(value) {}        // NOLINT: implicit by design, like absl::StatusOr
   StatusOr(T&& value) : v_(std::move(value)) {}  // NOLINT
   StatusOr(Status status) : v_(std::move(status)) {  // NOLINT
     MAMBA_CHECK(!std::get<Status>(v_).ok(), "StatusOr constructed from an OK Status");
@@ -103,9 +109,9 @@ class [[nodiscard]] StatusOr {
 #define MAMBA_STATUS_CONCAT(a, b) MAMBA_STATUS_CONCAT_INNER(a, b)
 
 // Evaluates `expr` (a Status); returns it from the enclosing function when not OK.
-#define MAMBA_RETURN_IF_ERROR(expr)                 \
-  do {                                              \
-    ::mamba::Status mamba_status_tmp_ = (expr);     \
+#define MAMBA_RETURN_IF_ERROR(expr)                        \
+  do {                                                     \
+    ::mamba::Status mamba_status_tmp_ = (expr);            \
     if (!mamba_status_tmp_.ok()) return mamba_status_tmp_; \
   } while (0)
 

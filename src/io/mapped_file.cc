@@ -45,8 +45,7 @@ StatusOr<std::shared_ptr<MappedFile>> MappedFile::Open(const std::string& path) 
   return file;
 }
 
-std::shared_ptr<MappedFile> MappedFile::FromBytes(std::string name, const void* data,
-                                                   size_t size) {
+std::shared_ptr<MappedFile> MappedFile::FromBytes(std::string name, const void* data, size_t size) {
   std::shared_ptr<MappedFile> file(new MappedFile());
   file->path_ = std::move(name);
   // Over-allocate so the data start is 64-byte aligned, as a page-aligned mmap would be.

@@ -33,8 +33,8 @@ class MappedFile {
   std::string path_;
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
-  void* map_ = nullptr;     // mmap base, or null
-  std::string owned_;       // FromBytes storage
+  void* map_ = nullptr;  // mmap base, or null
+  std::string owned_;    // FromBytes storage
 };
 
 }  // namespace mamba

@@ -17,7 +17,7 @@ namespace mamba {
 struct TensorView {
   std::string name;
   DType dtype = DType::kF32;
-  std::vector<int64_t> shape;   // outermost first (PyTorch order): a Linear weight is [out, in]
+  std::vector<int64_t> shape;     // outermost first (PyTorch order): a Linear weight is [out, in]
   const uint8_t* data = nullptr;  // contiguous, row-major, little-endian; points into `file`
   size_t nbytes = 0;              // == product(shape) elements in `dtype`
   std::shared_ptr<MappedFile> file;  // keeps the bytes alive

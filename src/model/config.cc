@@ -116,9 +116,10 @@ Status ParseStateSpaces(const json& root, const std::string& file, ModelConfig& 
     MAMBA_ASSIGN_OR_RETURN(int64_t d_mlp, top.Int("d_intermediate", 0, 0, 0));
     (void)d_mlp;  // only 0 (no MLP blocks) is supported; Int() rejects anything else
   }
-  if (top.Has("attn_layer_idx") && !(root.at("attn_layer_idx").is_array() &&
-                                     root.at("attn_layer_idx").empty())) {
-    return UnimplementedError(file + ": key 'attn_layer_idx': hybrid attention layers are not supported");
+  if (top.Has("attn_layer_idx") &&
+      !(root.at("attn_layer_idx").is_array() && root.at("attn_layer_idx").empty())) {
+    return UnimplementedError(file +
+                              ": key 'attn_layer_idx': hybrid attention layers are not supported");
   }
 
   static const json kEmpty = json::object();
@@ -136,7 +137,8 @@ Status ParseStateSpaces(const json& root, const std::string& file, ModelConfig& 
     } else if (layer == "Mamba2") {
       c.arch = Arch::kMamba2;
     } else {
-      return s.Error("layer", "unknown layer type " + layer.dump() + " (expected Mamba1 or Mamba2)");
+      return s.Error("layer",
+                     "unknown layer type " + layer.dump() + " (expected Mamba1 or Mamba2)");
     }
   }
   const bool m2 = c.arch == Arch::kMamba2;
@@ -192,7 +194,8 @@ Status ParseHuggingFace(const json& root, const std::string& file, ModelConfig& 
   if (top.Has("hidden_act") && root.at("hidden_act") != "silu") {
     return UnimplementedError(file + ": key 'hidden_act': only \"silu\" is supported");
   }
-  if (top.Has("residual_in_fp32")) MAMBA_RETURN_IF_ERROR(top.Bool("residual_in_fp32", true).status());
+  if (top.Has("residual_in_fp32"))
+    MAMBA_RETURN_IF_ERROR(top.Bool("residual_in_fp32", true).status());
   c.vocab_padded = RoundUp(c.vocab_size, c.pad_vocab_size_multiple);
   return Status::Ok();
 }
@@ -204,7 +207,8 @@ std::string_view ArchName(Arch arch) { return arch == Arch::kMamba1 ? "mamba1" :
 StatusOr<ModelConfig> ParseModelConfig(std::string_view json_text, const std::string& file_name) {
   json root = json::parse(json_text.begin(), json_text.end(), nullptr, /*allow_exceptions=*/false);
   if (root.is_discarded()) return InvalidArgumentError(file_name + ": not valid JSON");
-  if (!root.is_object()) return InvalidArgumentError(file_name + ": top level is not a JSON object");
+  if (!root.is_object())
+    return InvalidArgumentError(file_name + ": top level is not a JSON object");
   ModelConfig c;
   const bool hf = root.contains("model_type") || root.contains("hidden_size");
   MAMBA_RETURN_IF_ERROR(hf ? ParseHuggingFace(root, file_name, c)

@@ -51,7 +51,8 @@ TEST(ConfigTest, EveryTestConfigMatchesItsManifest) {
 TEST(ConfigTest, StateSpacesDefaults) {
   auto c = ParseModelConfig(R"({"d_model": 768, "n_layer": 24, "vocab_size": 50277,
       "ssm_cfg": {}, "rms_norm": true, "residual_in_fp32": true, "fused_add_norm": true,
-      "pad_vocab_size_multiple": 8})", "mamba-130m/config.json");
+      "pad_vocab_size_multiple": 8})",
+                            "mamba-130m/config.json");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->dialect, ConfigDialect::kStateSpaces);
   EXPECT_EQ(c->vocab_padded, 50280);
@@ -68,7 +69,8 @@ TEST(ConfigTest, HuggingFaceKeys) {
   auto c = ParseModelConfig(R"({"model_type": "mamba", "hidden_size": 100, "num_hidden_layers": 2,
       "vocab_size": 50280, "state_size": 8, "conv_kernel": 3, "expand": 3,
       "time_step_rank": "auto", "use_conv_bias": false, "use_bias": true,
-      "layer_norm_epsilon": 1e-6, "tie_word_embeddings": false, "eos_token_id": 7})", "hf.json");
+      "layer_norm_epsilon": 1e-6, "tie_word_embeddings": false, "eos_token_id": 7})",
+                            "hf.json");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->dialect, ConfigDialect::kHuggingFace);
   EXPECT_EQ(c->d_inner, 300);
@@ -94,12 +96,12 @@ TEST(ConfigTest, BadConfigsNameFileAndKey) {
   ExpectError("{\"d_model\": 64, \"n_layer\": 2", StatusCode::kInvalidArgument, "not valid JSON");
   ExpectError("[1, 2]", StatusCode::kInvalidArgument, "not a JSON object");
   ExpectError(R"({"n_layer": 2, "vocab_size": 10})", StatusCode::kInvalidArgument, "'d_model'");
-  ExpectError(R"({"d_model": "big", "n_layer": 2, "vocab_size": 10})",
-              StatusCode::kInvalidArgument, "'d_model': expected an integer");
+  ExpectError(R"({"d_model": "big", "n_layer": 2, "vocab_size": 10})", StatusCode::kInvalidArgument,
+              "'d_model': expected an integer");
   ExpectError(R"({"d_model": -4, "n_layer": 2, "vocab_size": 10})", StatusCode::kInvalidArgument,
               "'d_model': value -4");
-  ExpectError(R"({"d_model": 64, "n_layer": 2.5, "vocab_size": 10})",
-              StatusCode::kInvalidArgument, "'n_layer'");
+  ExpectError(R"({"d_model": 64, "n_layer": 2.5, "vocab_size": 10})", StatusCode::kInvalidArgument,
+              "'n_layer'");
   ExpectError(R"({"d_model": 64, "n_layer": 2, "vocab_size": 10, "ssm_cfg": {"d_state": 0}})",
               StatusCode::kInvalidArgument, "'ssm_cfg.d_state'");
   ExpectError(R"({"d_model": 64, "n_layer": 2, "vocab_size": 10, "ssm_cfg": {"dt_rank": "x"}})",

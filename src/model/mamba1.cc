@@ -16,17 +16,18 @@ namespace mamba {
 namespace {
 
 struct Mamba1Weights {
-  WeightMatrix in_proj;               // [2 * d_inner, d_model]: rows 0..d_inner-1 give x, rest z
-  std::vector<float> in_proj_bias;    // [2 * d_inner], empty unless config.proj_bias
-  std::vector<float> conv_weight;     // [d_conv, d_inner], tap-major (transposed from [d_inner,1,d_conv])
-  std::vector<float> conv_bias;       // [d_inner], empty unless config.conv_bias
-  WeightMatrix x_proj;                // [dt_rank + 2 * d_state, d_inner]: output split dt | B | C
-  WeightMatrix dt_proj;               // [d_inner, dt_rank]
-  std::vector<float> dt_bias;         // [d_inner]
-  std::vector<float> A;               // [d_inner, d_state] = -exp(A_log), precomputed once
-  std::vector<float> D;               // [d_inner]
-  WeightMatrix out_proj;              // [d_model, d_inner]
-  std::vector<float> out_proj_bias;   // [d_model], empty unless config.proj_bias
+  WeightMatrix in_proj;             // [2 * d_inner, d_model]: rows 0..d_inner-1 give x, rest z
+  std::vector<float> in_proj_bias;  // [2 * d_inner], empty unless config.proj_bias
+  std::vector<float>
+      conv_weight;  // [d_conv, d_inner], tap-major (transposed from [d_inner,1,d_conv])
+  std::vector<float> conv_bias;      // [d_inner], empty unless config.conv_bias
+  WeightMatrix x_proj;               // [dt_rank + 2 * d_state, d_inner]: output split dt | B | C
+  WeightMatrix dt_proj;              // [d_inner, dt_rank]
+  std::vector<float> dt_bias;        // [d_inner]
+  std::vector<float> A;              // [d_inner, d_state] = -exp(A_log), precomputed once
+  std::vector<float> D;              // [d_inner]
+  WeightMatrix out_proj;             // [d_model, d_inner]
+  std::vector<float> out_proj_bias;  // [d_model], empty unless config.proj_bias
 };
 
 // Scratch slots.
@@ -54,16 +55,16 @@ class Mamba1Mixer final : public Mixer {
                float* out, Scratch& scratch, ThreadPool* pool) const override {
     const int64_t d_xdbl = dt_rank_ + 2 * d_state_;
     // Scratch buffers, all row-major over the batch rows.
-    float* xz = scratch.Get(kXZ, n_rows * 2 * d_inner_);   // [n_rows, 2 * d_inner]
-    float* xc = scratch.Get(kXConv, n_rows * d_inner_);    // [n_rows, d_inner]
-    float* x_dbl = scratch.Get(kXDbl, n_rows * d_xdbl);    // [n_rows, dt_rank + 2 * d_state]
-    float* dt = scratch.Get(kDt, n_rows * d_inner_);       // [n_rows, d_inner]
-    float* y = scratch.Get(kY, n_rows * d_inner_);         // [n_rows, d_inner]
+    float* xz = scratch.Get(kXZ, n_rows * 2 * d_inner_);  // [n_rows, 2 * d_inner]
+    float* xc = scratch.Get(kXConv, n_rows * d_inner_);   // [n_rows, d_inner]
+    float* x_dbl = scratch.Get(kXDbl, n_rows * d_xdbl);   // [n_rows, dt_rank + 2 * d_state]
+    float* dt = scratch.Get(kDt, n_rows * d_inner_);      // [n_rows, d_inner]
+    float* y = scratch.Get(kY, n_rows * d_inner_);        // [n_rows, d_inner]
 
     // xz = self.in_proj(hidden_states); x, z = xz.chunk(2, dim=1)
     MatMul(w_.in_proj, in, d_model_, n_rows, xz, 2 * d_inner_, pool);
     AddBias(xz, n_rows, 2 * d_inner_, 2 * d_inner_, w_.in_proj_bias);
-    const float* x = xz;            // [n_rows, d_inner], row stride 2 * d_inner
+    const float* x = xz;             // [n_rows, d_inner], row stride 2 * d_inner
     const float* z = xz + d_inner_;  // [n_rows, d_inner], row stride 2 * d_inner
 
     // x = self.act(self.conv1d(x)[..., :seqlen])   (causal, continuing from conv_state)

@@ -28,8 +28,8 @@ StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path,
   const WeightBinder wb(m->checkpoint_.tensors, m->checkpoint_.weights_path);
 
   // self.embedding = nn.Embedding(vocab_size, d_model)   (HF layout: backbone.embeddings)
-  const std::string emb_name =
-      wb.Has("backbone.embeddings.weight") ? "backbone.embeddings.weight" : "backbone.embedding.weight";
+  const std::string emb_name = wb.Has("backbone.embeddings.weight") ? "backbone.embeddings.weight"
+                                                                    : "backbone.embedding.weight";
   MAMBA_ASSIGN_OR_RETURN(m->embedding_, wb.Matrix(emb_name, c.vocab_padded, c.d_model));
   // lm_head: tied to the embedding unless the config unties it.
   if (c.tie_embeddings) {
@@ -69,9 +69,9 @@ Status Model::Forward(const ForwardBatch& batch, Scratch& scratch, ThreadPool* p
     }
     next += s.length;
   }
-  if (next != n_rows) return InvalidArgumentError("forward batch: slices cover " +
-                                                  std::to_string(next) + " of " +
-                                                  std::to_string(n_rows) + " tokens");
+  if (next != n_rows)
+    return InvalidArgumentError("forward batch: slices cover " + std::to_string(next) + " of " +
+                                std::to_string(n_rows) + " tokens");
   for (int64_t i = 0; i < n_rows; ++i) {
     if (batch.tokens[i] < 0 || batch.tokens[i] >= c.vocab_padded) {
       return OutOfRangeError("token id " + std::to_string(batch.tokens[i]) + " at position " +
@@ -87,9 +87,9 @@ Status Model::Forward(const ForwardBatch& batch, Scratch& scratch, ThreadPool* p
   if (n_rows == 0) return Status::Ok();
 
   const int64_t d = c.d_model;
-  float* h = scratch.Get(kHidden, n_rows * d);         // [n_rows, d_model] residual stream (F32)
-  float* normed = scratch.Get(kNormed, n_rows * d);    // [n_rows, d_model]
-  float* mixed = scratch.Get(kMixerOut, n_rows * d);   // [n_rows, d_model]
+  float* h = scratch.Get(kHidden, n_rows * d);        // [n_rows, d_model] residual stream (F32)
+  float* normed = scratch.Get(kNormed, n_rows * d);   // [n_rows, d_model]
+  float* mixed = scratch.Get(kMixerOut, n_rows * d);  // [n_rows, d_model]
 
   // hidden_states = self.embedding(input_ids)
   GatherRows(embedding_, batch.tokens.data(), n_rows, h, d);

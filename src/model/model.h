@@ -47,10 +47,10 @@ class Model {
 
   Checkpoint checkpoint_;
   const ArchOps* arch_ = nullptr;
-  WeightMatrix embedding_;               // [vocab_padded, d_model]
-  WeightMatrix lm_head_;                 // [vocab_padded, d_model] (the embedding when tied)
-  std::vector<std::vector<float>> norm_;  // n_layer x [d_model]
-  std::vector<float> norm_f_;             // [d_model]
+  WeightMatrix embedding_;                      // [vocab_padded, d_model]
+  WeightMatrix lm_head_;                        // [vocab_padded, d_model] (the embedding when tied)
+  std::vector<std::vector<float>> norm_;        // n_layer x [d_model]
+  std::vector<float> norm_f_;                   // [d_model]
   std::vector<std::unique_ptr<Mixer>> mixers_;  // n_layer
   size_t weight_bytes_ = 0;
 };

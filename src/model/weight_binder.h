@@ -21,14 +21,16 @@ class WeightBinder {
 
   bool Has(const std::string& name) const { return tensors_.Find(name) != nullptr; }
 
-  // The tensor `name` with exactly `shape`, or an error naming the tensor, expected and found shape.
+  // The tensor `name` with exactly `shape`, or an error naming the tensor, expected and found
+  // shape.
   StatusOr<const TensorView*> Get(const std::string& name, const std::vector<int64_t>& shape) const;
 
   // A [rows, cols] matrix used in place (any dtype the matmul kernels accept).
   StatusOr<WeightMatrix> Matrix(const std::string& name, int64_t rows, int64_t cols) const;
 
   // A tensor of `shape` converted to a contiguous F32 vector (row-major).
-  StatusOr<std::vector<float>> F32(const std::string& name, const std::vector<int64_t>& shape) const;
+  StatusOr<std::vector<float>> F32(const std::string& name,
+                                   const std::vector<int64_t>& shape) const;
 
   const std::string& source() const { return source_; }
 

@@ -39,8 +39,8 @@ class ThreadPool {
   std::mutex mu_;
   std::condition_variable start_cv_;
   std::condition_variable done_cv_;
-  uint64_t generation_ = 0;    // bumped for every ParallelFor; guarded by mu_
-  int pending_ = 0;            // workers still running the current job; guarded by mu_
+  uint64_t generation_ = 0;  // bumped for every ParallelFor; guarded by mu_
+  int pending_ = 0;          // workers still running the current job; guarded by mu_
   bool stop_ = false;
   std::atomic<bool> busy_{false};
   // The current job, valid while pending_ > 0.
