@@ -200,6 +200,8 @@ TEST(TokenizerErrors, BadFieldsAreNamed) {
   ExpectError(Load(no_merges), StatusCode::kInvalidArgument, {"model.merges is missing"});
 }
 
+// The add_prefix_space and use_regex expectations were checked against HF tokenizers 0.23.2 on the
+// same files (HF also insists on every added-token flag and ByteLevel field; we default them).
 TEST(TokenizerErrors, OptionalFeatures) {
   json j = TinyTokenizer();
   j["model"]["unk_token"] = "he";
@@ -215,6 +217,14 @@ TEST(TokenizerErrors, OptionalFeatures) {
   tok = Tokenizer::FromJson(j.dump(), "prefix.json");
   ASSERT_TRUE(tok.ok()) << tok.status().ToString();
   EXPECT_EQ(tok->Encode("hi<eos>hi"), (std::vector<int32_t>{' ', 'h', 'i', 258, ' ', 'h', 'i'}));
+  EXPECT_EQ(tok->Encode("hel  hel"), (std::vector<int32_t>{' ', 257, ' ', ' ', 257}));
+  j["pre_tokenizer"]["add_prefix_space"] = false;
+  j["pre_tokenizer"]["use_regex"] = false;  // the whole text is one BPE word
+  tok = Tokenizer::FromJson(j.dump(), "noregex.json");
+  ASSERT_TRUE(tok.ok()) << tok.status().ToString();
+  EXPECT_EQ(tok->Encode("hello world"),
+            (std::vector<int32_t>{257, 'l', 'o', ' ', 'w', 'o', 'r', 'l', 'd'}));
+  EXPECT_EQ(tok->Encode("hi<eos>hi"), (std::vector<int32_t>{'h', 'i', 258, 'h', 'i'}));
 }
 
 TEST(TokenizerErrors, IdsOutOfRangeDecodeToNothing) {
