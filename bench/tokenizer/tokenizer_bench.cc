@@ -4,6 +4,8 @@
 // side. Each file is encoded as one string (-c 0) or as chunks of whole lines of at least -c bytes
 // (both programs cut at the same places); ids_hash (FNV-1a over all ids) shows that both sides
 // produced the same ids. Not a test: run it by hand (see docs/tokenizer.md).
+// With -j IN.jsonl it instead encodes each line's JSON string and prints "ids<TAB>decoded-JSON"
+// per line, for diff_vs_hf.mjs.
 
 #include <algorithm>
 #include <chrono>
@@ -12,6 +14,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "tokenizer/tokenizer.h"
 
@@ -55,6 +59,30 @@ std::vector<std::string_view> Chunks(std::string_view text, size_t chunk) {
   return out;
 }
 
+// Encodes every JSON string line of `path`; prints ids and the decoded text (as JSON) per line.
+int EncodeJsonl(const mamba::Tokenizer& tok, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return 1;
+  std::string line;
+  std::string out;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    const nlohmann::json text = nlohmann::json::parse(line, nullptr, false);
+    if (!text.is_string()) return 1;
+    const std::vector<int32_t> ids = tok.Encode(text.get<std::string>());
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (i > 0) out.push_back(' ');
+      out += std::to_string(ids[i]);
+    }
+    out.push_back('\t');
+    out += nlohmann::json(tok.Decode(ids))
+               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    out.push_back('\n');
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
 int Usage() {
   std::fprintf(stderr,
                "usage: mamba-tokenizer-bench -t tokenizer.json [-r REPEAT] [-l LOADS] [-c CHUNK] "
@@ -69,12 +97,14 @@ int main(int argc, char** argv) {
   int repeat = 5;
   int loads = 10;
   size_t chunk = 0;
+  std::string jsonl;
   std::vector<std::string> files;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if ((arg == "-t" || arg == "-r" || arg == "-l" || arg == "-c") && i + 1 < argc) {
+    if ((arg == "-t" || arg == "-r" || arg == "-l" || arg == "-c" || arg == "-j") && i + 1 < argc) {
       const std::string value = argv[++i];
       if (arg == "-t") tokenizer_path = value;
+      if (arg == "-j") jsonl = value;
       if (arg == "-r") repeat = std::max(1, std::stoi(value));
       if (arg == "-l") loads = std::max(1, std::stoi(value));
       if (arg == "-c") chunk = static_cast<size_t>(std::max(0, std::stoi(value)));
@@ -86,6 +116,14 @@ int main(int argc, char** argv) {
   }
   if (tokenizer_path.empty()) return Usage();
 
+  if (!jsonl.empty()) {
+    mamba::StatusOr<mamba::Tokenizer> tok = mamba::Tokenizer::FromFile(tokenizer_path);
+    if (!tok.ok()) {
+      std::fprintf(stderr, "%s\n", tok.status().ToString().c_str());
+      return 1;
+    }
+    return EncodeJsonl(*tok, jsonl);
+  }
   std::vector<double> load_ms;
   for (int i = 0; i < loads; ++i) {
     const double t0 = NowMs();

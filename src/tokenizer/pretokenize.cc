@@ -7,7 +7,9 @@
 
 #include <utf8proc.h>
 
+#include <algorithm>
 #include <array>
+#include <iterator>
 
 #include "tokenizer/utf8.h"
 
@@ -31,13 +33,31 @@ constexpr std::array<CharClass, 128> MakeAsciiClasses() {
 }
 constexpr std::array<CharClass, 128> kAsciiClasses = MakeAsciiClasses();
 
+struct ClassOverride {
+  uint32_t first;
+  uint32_t last;
+  CharClass cls;
+};
+#include "tokenizer/regex_class_data.inc"
+
+// HF's class where it differs from utf8proc's (see gen_regex_classes.sh), else `fallback`.
+CharClass Override(uint32_t cp, CharClass fallback) {
+  const auto* end = std::end(kClassOverrides);
+  const auto* it = std::upper_bound(std::begin(kClassOverrides), end, cp,
+                                    [](uint32_t v, const ClassOverride& o) { return v < o.first; });
+  if (it == std::begin(kClassOverrides)) return fallback;
+  --it;
+  return cp <= it->last ? it->cls : fallback;
+}
+
 // The class of every BMP code point, filled once from utf8proc.
 struct BmpClasses {
   std::array<CharClass, 65536> cls;
   BmpClasses() {
     for (uint32_t cp = 0; cp < 65536; ++cp) cls[cp] = ClassifySlow(cp);
   }
-  static CharClass ClassifySlow(uint32_t cp) {
+  static CharClass ClassifySlow(uint32_t cp) { return Override(cp, ClassifyUtf8proc(cp)); }
+  static CharClass ClassifyUtf8proc(uint32_t cp) {
     switch (cp) {  // White_Space, as Oniguruma's and Rust's \s
       case 0x09:
       case 0x0A:

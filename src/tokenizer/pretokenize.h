@@ -4,7 +4,9 @@
 //   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
 // with Oniguruma's semantics (what Hugging Face tokenizers uses): \p{L} and \p{N} are the general
 // categories L* and N*, \s is the Unicode White_Space property. Character data comes from
-// utf8proc. Bytes that are not well-formed UTF-8 count as [^\s\p{L}\p{N}] (like U+FFFD would).
+// utf8proc (Unicode 15.0), corrected to HF's Unicode 16.0 by a generated table
+// (regex_class_data.inc, gen_regex_classes.sh). Bytes that are not well-formed UTF-8 count as
+// [^\s\p{L}\p{N}] (like U+FFFD would).
 #pragma once
 
 #include <cstddef>

@@ -100,6 +100,23 @@ TEST(Gpt2Split, Classes) {
   EXPECT_EQ(ClassifyCodePoint(0x1D400), CharClass::kLetter);  // math bold A
 }
 
+// HF's Oniguruma classifies with Unicode 16.0 (utf8proc 2.8 has 15.0): a letter or digit keeps
+// "'ll" a token of its own; an unassigned character takes the apostrophe. Ids from HF 0.23.2.
+TEST(Gpt2Split, Unicode16ClassesLikeHf) {
+  const std::vector<std::pair<std::string, std::vector<int32_t>>> cases = {
+      {"a\U00010D52'll!", {66, 172, 227, 115, 229, 1833, 2}},    // Garay letter (16.0)
+      {"a\U00016D40'll!", {66, 172, 233, 115, 211, 1833, 2}},    // Kirat Rai letter (16.0)
+      {"a\U00010D40'll!", {66, 172, 227, 115, 211, 1833, 2}},    // Garay digit (16.0)
+      {"a\U0001CCF0'll!", {66, 172, 239, 113, 110, 1833, 2}},    // outlined digit (16.0)
+      {"a\U0002EBF0'll!", {66, 172, 108, 109, 110, 1833, 2}},    // CJK Ext I (15.1)
+      {"a\U00001C89'll!", {66, 157, 112, 220, 1833, 2}},         // Cyrillic TJE (16.0)
+      {"a\U000323B0'll!", {66, 172, 112, 225, 110, 8, 620, 2}},  // CJK Ext J (17.0): not yet
+      {"a\U00011F04'll!", {66, 172, 228, 122, 215, 1833, 2}},    // Kawi (15.0)
+      {"a\U0001E030'll!", {66, 172, 241, 211, 110, 1833, 2}},    // Cyrillic Ext-D (15.0)
+  };
+  for (const auto& [text, ids] : cases) EXPECT_EQ(NeoX().Encode(text), ids) << text;
+}
+
 std::string Nfc(std::string_view s) {
   std::string out;
   return NormalizeNfc(s, out) ? out : std::string(s);
