@@ -2,8 +2,8 @@
 // End-to-end downloader tests against FakeHub on 127.0.0.1: cache layout, reuse, resume after a
 // dropped connection, the GPT-NeoX tokenizer fallback, weight layouts, auth, offline mode, errors.
 #include <gtest/gtest.h>
-#include <sys/socket.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -212,7 +212,8 @@ TEST_F(DownloadTest, ShardedIndexFetchesEveryShard) {
 
 TEST_F(DownloadTest, PytorchBinOnlyRepoLoads) {
   const std::string repo = "state-spaces/mamba-tiny";
-  hub_.AddFile(repo, "config.json", DataFile("models/mamba1-tiny/variants/pt_bin/config.json"), false);
+  hub_.AddFile(repo, "config.json", DataFile("models/mamba1-tiny/variants/pt_bin/config.json"),
+               false);
   hub_.AddFile(repo, "pytorch_model.bin",
                DataFile("models/mamba1-tiny/variants/pt_bin/pytorch_model.bin"), true);
   StatusOr<std::string> dir = DownloadModel(repo, Options());

@@ -77,17 +77,17 @@ struct FakeHub::Impl {
     auto data = std::make_shared<std::string>(content);
     if (ignore && req.has_header("Range")) {
       res.status = 200;
-      res.set_chunked_content_provider(
-          "application/octet-stream", [data, drop_at](size_t offset, httplib::DataSink& sink) {
-            if (offset >= data->size()) {
-              sink.done();
-              return true;
-            }
-            size_t n = std::min<size_t>(data->size() - offset, 4096);
-            if (offset + n > drop_at) return false;
-            sink.write(data->data() + offset, n);
-            return true;
-          });
+      res.set_chunked_content_provider("application/octet-stream",
+                                       [data, drop_at](size_t offset, httplib::DataSink& sink) {
+                                         if (offset >= data->size()) {
+                                           sink.done();
+                                           return true;
+                                         }
+                                         size_t n = std::min<size_t>(data->size() - offset, 4096);
+                                         if (offset + n > drop_at) return false;
+                                         sink.write(data->data() + offset, n);
+                                         return true;
+                                       });
       return;
     }
     res.set_content_provider(
@@ -168,12 +168,12 @@ struct FakeHub::Impl {
 
 FakeHub::FakeHub() : impl_(std::make_unique<Impl>()) {
   Impl* impl = impl_.get();
-  impl->server.Get(R"(/cdn/([^/]+))",
-                   [impl](const httplib::Request& req, httplib::Response& res) { impl->Cdn(req, res); });
-  impl->server.Get(R"(/([^/]+)/([^/]+)/resolve/([^/]+)/(.+))",
-                   [impl](const httplib::Request& req, httplib::Response& res) {
-                     impl->Resolve(req, res);
-                   });
+  impl->server.Get(R"(/cdn/([^/]+))", [impl](const httplib::Request& req, httplib::Response& res) {
+    impl->Cdn(req, res);
+  });
+  impl->server.Get(
+      R"(/([^/]+)/([^/]+)/resolve/([^/]+)/(.+))",
+      [impl](const httplib::Request& req, httplib::Response& res) { impl->Resolve(req, res); });
   impl->port = impl->server.bind_to_any_port("127.0.0.1");
   impl->thread = std::thread([impl] { impl->server.listen_after_bind(); });
 }
@@ -239,9 +239,10 @@ void FakeHub::ClearRequests() {
 
 int FakeHub::Count(const std::string& method, const std::string& path_part) const {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  return static_cast<int>(std::count_if(impl_->log.begin(), impl_->log.end(), [&](const Request& r) {
-    return r.method == method && r.path.find(path_part) != std::string::npos;
-  }));
+  return static_cast<int>(
+      std::count_if(impl_->log.begin(), impl_->log.end(), [&](const Request& r) {
+        return r.method == method && r.path.find(path_part) != std::string::npos;
+      }));
 }
 
 }  // namespace mamba

@@ -25,8 +25,7 @@ class FakeHub {
 
   // Adds `filename` to `repo` (created on first use, branch "main"). LFS files are served the way
   // the Hub serves large files: a 302 from the resolve URL to the CDN path.
-  void AddFile(const std::string& repo, const std::string& filename, std::string content,
-               bool lfs);
+  void AddFile(const std::string& repo, const std::string& filename, std::string content, bool lfs);
   std::string Commit(const std::string& repo) const;  // 40 hex characters
   std::string Etag(const std::string& repo, const std::string& filename) const;  // unquoted
 

@@ -78,7 +78,8 @@ Status ValidateRepoFilename(std::string_view filename) {
     ok = !part.empty() && part != "." && part != "..";
     start = end + 1;
   }
-  if (!ok) return InvalidArgumentError("invalid file name in repository: '" + std::string(filename) + "'");
+  if (!ok)
+    return InvalidArgumentError("invalid file name in repository: '" + std::string(filename) + "'");
   return Status::Ok();
 }
 

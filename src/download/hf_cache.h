@@ -3,10 +3,11 @@
 // files downloaded by either tool are shared. Layer: download. Pure filesystem code, no network.
 //
 //   <cache>/models--ORG--NAME/blobs/<etag>                     file contents, named by ETag
-//   <cache>/models--ORG--NAME/snapshots/<commit>/<filename>    relative symlink to ../../blobs/<etag>
-//   <cache>/models--ORG--NAME/refs/<revision>                  the commit hash `revision` points to
-//   <cache>/models--ORG--NAME/.no_exist/<commit>/<filename>    empty: the file is not in that commit
-//   <cache>/.locks/models--ORG--NAME/<etag>.lock                held while a blob is downloaded
+//   <cache>/models--ORG--NAME/snapshots/<commit>/<filename>    relative symlink to
+//   ../../blobs/<etag> <cache>/models--ORG--NAME/refs/<revision>                  the commit hash
+//   `revision` points to <cache>/models--ORG--NAME/.no_exist/<commit>/<filename>    empty: the file
+//   is not in that commit <cache>/.locks/models--ORG--NAME/<etag>.lock                held while a
+//   blob is downloaded
 #pragma once
 
 #include <optional>

@@ -44,12 +44,10 @@ std::unique_ptr<httplib::Client> MakeClient(const Url& url, const HttpOptions& o
 }
 
 Status Failed(const Url& url, httplib::Error error, HttpFailure* failure) {
-  const bool connect = error == httplib::Error::Connection ||
-                       error == httplib::Error::ConnectionTimeout ||
-                       error == httplib::Error::BindIPAddress ||
-                       error == httplib::Error::SSLConnection ||
-                       error == httplib::Error::SSLLoadingCerts ||
-                       error == httplib::Error::SSLServerVerification;
+  const bool connect =
+      error == httplib::Error::Connection || error == httplib::Error::ConnectionTimeout ||
+      error == httplib::Error::BindIPAddress || error == httplib::Error::SSLConnection ||
+      error == httplib::Error::SSLLoadingCerts || error == httplib::Error::SSLServerVerification;
   if (failure) *failure = connect ? HttpFailure::kConnect : HttpFailure::kTransfer;
   return IoError((connect ? "cannot connect to " : "transfer from ") + url.Origin() +
                  (connect ? "" : " failed") + " (" + httplib::to_string(error) + ")");
@@ -73,7 +71,8 @@ std::string Url::Origin() const {
 StatusOr<Url> ParseUrl(std::string_view url) {
   Url out;
   const size_t sep = url.find("://");
-  if (sep == std::string_view::npos) return InvalidArgumentError("not an absolute URL: '" + std::string(url) + "'");
+  if (sep == std::string_view::npos)
+    return InvalidArgumentError("not an absolute URL: '" + std::string(url) + "'");
   out.scheme = Lower(url.substr(0, sep));
   if (out.scheme != "http" && out.scheme != "https") {
     return InvalidArgumentError("unsupported URL scheme in '" + std::string(url) +

@@ -27,10 +27,10 @@ struct HttpResponse {
 
 // The parts of an absolute http:// or https:// URL.
 struct Url {
-  std::string scheme;  // "http" or "https"
-  std::string host;    // without port
-  int port = 0;        // explicit or the scheme's default
-  std::string target;  // path + query, starting with '/'
+  std::string scheme;          // "http" or "https"
+  std::string host;            // without port
+  int port = 0;                // explicit or the scheme's default
+  std::string target;          // path + query, starting with '/'
   std::string Origin() const;  // scheme://host[:port]
 };
 

@@ -80,7 +80,8 @@ HttpOptions ToHttpOptions(const DownloadOptions& options) {
 
 Status Unreachable(const DownloadOptions& options, const Status& cause) {
   return IoError(cause.message() + ": check your network, set HF_ENDPOINT to a reachable mirror " +
-                 "(now " + options.endpoint + "), or set HF_HUB_OFFLINE=1 to use cached files only");
+                 "(now " + options.endpoint +
+                 "), or set HF_HUB_OFFLINE=1 to use cached files only");
 }
 
 // Maps an HTTP error status to a one-line Status; sets `missing` for 404s.
@@ -99,8 +100,8 @@ Status HttpError(const HttpResponse& res, const std::string& repo_id, const std:
       return NotFoundError("revision '" + options.revision + "' not found in " + repo + where);
     }
     *missing = code == "EntryNotFound" ? Missing::kEntry : Missing::kUnknown404;
-    return NotFoundError(repo + " has no file '" + filename + "' at revision '" +
-                         options.revision + "'" + where);
+    return NotFoundError(repo + " has no file '" + filename + "' at revision '" + options.revision +
+                         "'" + where);
   }
   if (res.status == 401) {
     if (options.token.empty()) {
@@ -118,7 +119,8 @@ Status HttpError(const HttpResponse& res, const std::string& repo_id, const std:
         "accept the model's terms on its page if it is gated");
   }
   if (res.status == 416) {
-    return DataLossError("'" + filename + "' from " + repo + ": the server refused the resume range");
+    return DataLossError("'" + filename + "' from " + repo +
+                         ": the server refused the resume range");
   }
   if (res.status == 429 || res.status >= 500) {
     return IoError(options.endpoint + " answered HTTP " + std::to_string(res.status) + " for '" +
@@ -143,8 +145,7 @@ StatusOr<FileMetadata> GetMetadata(const std::string& repo_id, const std::string
     if (!redirect && (res.status < 200 || res.status >= 300)) {
       Status error = HttpError(res, repo_id, filename, options, missing);
       // A 404 for a missing file still names the commit: remember the file is absent.
-      if (*missing == Missing::kEntry && IsCommitHash(commit) &&
-          !options.cache_dir.empty()) {
+      if (*missing == Missing::kEntry && IsCommitHash(commit) && !options.cache_dir.empty()) {
         RepoCache(options.cache_dir, repo_id).MarkNoExist(commit, filename);
       }
       return error;
@@ -152,7 +153,8 @@ StatusOr<FileMetadata> GetMetadata(const std::string& repo_id, const std::string
     std::string next;
     if (redirect) {
       const std::string location = res.Header("Location");
-      if (location.empty()) return IoError(url + ": HTTP " + std::to_string(res.status) + " without a Location");
+      if (location.empty())
+        return IoError(url + ": HTTP " + std::to_string(res.status) + " without a Location");
       MAMBA_ASSIGN_OR_RETURN(Url base, ParseUrl(url));
       next = ResolveLocation(base, location);
       if (commit.empty()) {
@@ -281,11 +283,12 @@ Status DownloadBlob(const std::string& repo_id, const std::string& filename,
       url = ResolveLocation(base, location);
       continue;
     }
-    if (res.ok() && head.status == 206 && head.Header("Content-Range").rfind(
-                                              "bytes " + std::to_string(offset) + "-", 0) != 0) {
+    if (res.ok() && head.status == 206 &&
+        head.Header("Content-Range").rfind("bytes " + std::to_string(offset) + "-", 0) != 0) {
       std::error_code ec;
       fs::remove(partial, ec);  // the server answered another range: start over
-      if (++failures > options.max_retries) return DataLossError("'" + filename + "': bad Content-Range from the server");
+      if (++failures > options.max_retries)
+        return DataLossError("'" + filename + "': bad Content-Range from the server");
       continue;
     }
     if (res.ok() && head.status == 416 && meta.has_size && offset == meta.size) break;
@@ -331,14 +334,14 @@ Status DownloadBlob(const std::string& repo_id, const std::string& filename,
 StatusOr<std::string> FromCache(const RepoCache& cache, const std::string& repo_id,
                                 const std::string& filename, const DownloadOptions& options,
                                 const std::string& why, Missing* missing) {
-  std::optional<std::string> commit =
-      IsCommitHash(options.revision) ? std::optional<std::string>(options.revision)
-                                     : cache.ReadRef(options.revision);
+  std::optional<std::string> commit = IsCommitHash(options.revision)
+                                          ? std::optional<std::string>(options.revision)
+                                          : cache.ReadRef(options.revision);
   *missing = Missing::kNotCached;
   if (!commit) {
     return NotFoundError("'" + repo_id + "' (revision '" + options.revision +
-                         "') is not in the cache at " + fs::path(cache.root()).parent_path().string() +
-                         " and " + why);
+                         "') is not in the cache at " +
+                         fs::path(cache.root()).parent_path().string() + " and " + why);
   }
   const std::string pointer = cache.SnapshotPath(*commit, filename);
   if (IsRegularFile(pointer)) {
@@ -366,7 +369,8 @@ DownloadOptions DownloadOptionsFromEnv() {
     }
     std::ifstream in(path);
     if (in) std::getline(in, options.token);
-    while (!options.token.empty() && std::isspace(static_cast<unsigned char>(options.token.back()))) {
+    while (!options.token.empty() &&
+           std::isspace(static_cast<unsigned char>(options.token.back()))) {
       options.token.pop_back();
     }
   }
@@ -407,8 +411,8 @@ StatusOr<std::string> FetchFile(const std::string& repo_id, const std::string& f
   StatusOr<FileMetadata> meta = GetMetadata(repo_id, filename, options, missing, &failure);
   if (!meta.ok() && failure == HttpFailure::kConnect) {
     Missing cached_missing = Missing::kNo;
-    StatusOr<std::string> cached =
-        FromCache(cache, repo_id, filename, options, "the endpoint cannot be reached", &cached_missing);
+    StatusOr<std::string> cached = FromCache(cache, repo_id, filename, options,
+                                             "the endpoint cannot be reached", &cached_missing);
     if (cached.ok() || cached_missing == Missing::kEntry) {
       *missing = cached_missing;
       return cached;

@@ -103,7 +103,9 @@ Status FetchTokenizer(const std::string& repo_id, const DownloadOptions& options
 
 }  // namespace
 
-StatusOr<std::string> DownloadModel(const std::string& repo_id, const DownloadOptions& options) {
+StatusOr<std::string> DownloadModel(const std::string& repo_id, const DownloadOptions& in_options) {
+  DownloadOptions options = in_options;
+  while (!options.endpoint.empty() && options.endpoint.back() == '/') options.endpoint.pop_back();
   Missing missing = Missing::kNo;
   StatusOr<std::string> config = FetchFile(repo_id, "config.json", options, &missing);
   if (!config.ok()) {
@@ -125,8 +127,8 @@ StatusOr<std::string> DownloadModel(const std::string& repo_id, const DownloadOp
 
   MAMBA_RETURN_IF_ERROR(FetchWeights(repo_id, pinned, snapshot));
   MAMBA_RETURN_IF_ERROR(FetchTokenizer(repo_id, pinned, snapshot));
-  for (const char* extra : {"generation_config.json", "tokenizer_config.json",
-                            "special_tokens_map.json"}) {
+  for (const char* extra :
+       {"generation_config.json", "tokenizer_config.json", "special_tokens_map.json"}) {
     MAMBA_ASSIGN_OR_RETURN(bool fetched, FetchIfPresent(repo_id, extra, pinned));
     (void)fetched;
   }

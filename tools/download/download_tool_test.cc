@@ -27,8 +27,8 @@ std::string ReadFile(const fs::path& path) {
 // Runs `args` through the shell; returns the exit status, stdout in `out`, stderr in `err`.
 int RunTool(const std::string& args, const fs::path& tmp, std::string* out, std::string* err) {
   const fs::path err_file = tmp / "stderr.txt";
-  const std::string cmd = std::string("env -u HF_HUB_OFFLINE -u HF_TOKEN ") +
-                          MAMBA_DOWNLOAD_TOOL + " " + args + " 2>" + err_file.string();
+  const std::string cmd = std::string("env -u HF_HUB_OFFLINE -u HF_TOKEN ") + MAMBA_DOWNLOAD_TOOL +
+                          " " + args + " 2>" + err_file.string();
   FILE* pipe = ::popen(cmd.c_str(), "r");
   if (!pipe) return -1;
   out->clear();
@@ -47,14 +47,16 @@ TEST(DownloadTool, PrintsSnapshotDirAndProgress) {
   hub.AddFile("state-spaces/tiny", "model.safetensors",
               ReadFile(data + "models/mamba1-tiny/model.safetensors"), true);
   hub.AddFile("EleutherAI/gpt-neox-20b", "tokenizer.json", "{\"model\": {}}", true);
-  const fs::path tmp = fs::temp_directory_path() / ("mamba_download_tool_" + std::to_string(::getpid()));
+  const fs::path tmp =
+      fs::temp_directory_path() / ("mamba_download_tool_" + std::to_string(::getpid()));
   fs::remove_all(tmp);
   fs::create_directories(tmp);
-  const std::string common = " --endpoint " + hub.endpoint() + " --cache-dir " + (tmp / "hub").string();
+  const std::string common =
+      " --endpoint " + hub.endpoint() + " --cache-dir " + (tmp / "hub").string();
   std::string out, err;
   ASSERT_EQ(RunTool("state-spaces/tiny" + common, tmp, &out, &err), 0) << err;
-  const fs::path snapshot = tmp / "hub" / "models--state-spaces--tiny" / "snapshots" /
-                            hub.Commit("state-spaces/tiny");
+  const fs::path snapshot =
+      tmp / "hub" / "models--state-spaces--tiny" / "snapshots" / hub.Commit("state-spaces/tiny");
   EXPECT_EQ(out, snapshot.string() + "\n");
   EXPECT_TRUE(fs::exists(snapshot / "model.safetensors"));
   EXPECT_TRUE(fs::exists(snapshot / "tokenizer.json"));

@@ -3,7 +3,6 @@
 // prints the snapshot directory on stdout, so `mamba-cli -m "$(mamba-download ORG/NAME)"` works.
 // Progress goes to stderr, one line per file.
 #include <CLI/CLI.hpp>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -11,60 +10,7 @@
 
 #include "base/log.h"
 #include "download/hub_download.h"
-
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-// Draws "name  42%  12.3/27.1 MB  5.2 MB/s" in place with \r; a newline when a file completes.
-class ProgressBar {
- public:
-  explicit ProgressBar(bool enabled) : enabled_(enabled) {}
-
-  void Update(const std::string& file, uint64_t done, uint64_t total) {
-    if (!enabled_) return;
-    const Clock::time_point now = Clock::now();
-    if (file != file_) {
-      if (!file_.empty() && !finished_) std::fputc('\n', stderr);
-      file_ = file;
-      start_ = now;
-      start_bytes_ = done;
-      finished_ = false;
-      last_draw_ = Clock::time_point();
-    }
-    if (finished_) return;
-    const bool complete = total > 0 && done >= total;
-    if (!complete && now - last_draw_ < std::chrono::milliseconds(100)) return;
-    last_draw_ = now;
-    const double secs = std::chrono::duration<double>(now - start_).count();
-    const double rate = secs > 0 ? (done - start_bytes_) / secs / 1e6 : 0.0;
-    if (total > 0) {
-      std::fprintf(stderr, "\r%-40s %3d%%  %8.1f/%.1f MB  %6.1f MB/s", file.c_str(),
-                   static_cast<int>(100.0 * done / total), done / 1e6, total / 1e6, rate);
-    } else {
-      std::fprintf(stderr, "\r%-40s %8.1f MB  %6.1f MB/s", file.c_str(), done / 1e6, rate);
-    }
-    if (complete) {
-      std::fputc('\n', stderr);
-      finished_ = true;
-    }
-    std::fflush(stderr);
-  }
-
-  void Finish() {
-    if (enabled_ && !file_.empty() && !finished_) std::fputc('\n', stderr);
-    finished_ = true;
-  }
-
- private:
-  bool enabled_;
-  std::string file_;
-  bool finished_ = true;
-  Clock::time_point start_, last_draw_;
-  uint64_t start_bytes_ = 0;
-};
-
-}  // namespace
+#include "download/progress_bar.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -85,7 +31,7 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", quiet, "no progress output");
   CLI11_PARSE(app, argc, argv);
 
-  ProgressBar bar(!quiet);
+  mamba_tools::ProgressBar bar(!quiet);
   options.progress = [&bar](const std::string& file, uint64_t done, uint64_t total) {
     bar.Update(file, done, total);
   };
