@@ -91,7 +91,8 @@ class PtyCli {
 
  private:
   bool ReadSome(Clock::time_point deadline) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) return false;
     pollfd p{master_, POLLIN, 0};
     if (poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
@@ -130,8 +131,8 @@ std::string Turn(PtyCli& cli, const std::string& line) {
 }
 
 TEST(InteractiveTest, TurnsKeepStateAndResetClearsIt) {
-  PtyCli cli({"-m", kModel, "--tokenizer", kTokenizer, "-i", "--temp", "0", "-n", "12", "-t",
-              "1", "--no-stats"});
+  PtyCli cli({"-m", kModel, "--tokenizer", kTokenizer, "-i", "--temp", "0", "-n", "12", "-t", "1",
+              "--no-stats"});
   ASSERT_TRUE(cli.started());
   ASSERT_NE(cli.WaitFor("> ", 0), std::string::npos) << cli.text();
   const std::string first = Turn(cli, "x");
@@ -154,8 +155,8 @@ TEST(InteractiveTest, TurnsKeepStateAndResetClearsIt) {
 
 TEST(InteractiveTest, CtrlCStopsGenerationAndReturnsToThePrompt) {
   // -n -1 --ignore-eos: a generation that only Ctrl-C can end.
-  PtyCli cli({"-m", kModel, "--tokenizer", kTokenizer, "-i", "--temp", "0.8", "--seed", "1",
-              "-n", "-1", "--ignore-eos", "-t", "1"});
+  PtyCli cli({"-m", kModel, "--tokenizer", kTokenizer, "-i", "--temp", "0.8", "--seed", "1", "-n",
+              "-1", "--ignore-eos", "-t", "1"});
   ASSERT_TRUE(cli.started());
   ASSERT_NE(cli.WaitFor("> ", 0), std::string::npos) << cli.text();
   for (int round = 0; round < 2; ++round) {

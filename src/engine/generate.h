@@ -56,9 +56,9 @@ struct GenerateOptions {
 struct GenerateResult {
   std::vector<int32_t> tokens;  // every sampled id, including an EOS that ended generation
   StopReason stop_reason = StopReason::kLength;
-  int64_t n_prompt = 0;          // tokens prefilled by this call
-  double prompt_seconds = 0;     // prefill time
-  double generate_seconds = 0;   // sampling + recurrent steps
+  int64_t n_prompt = 0;         // tokens prefilled by this call
+  double prompt_seconds = 0;    // prefill time
+  double generate_seconds = 0;  // sampling + recurrent steps
 };
 
 // Called on the calling thread once per sampled token except a stopping EOS, with the text that

@@ -20,12 +20,12 @@ namespace mamba {
 
 // Sampling settings. The defaults are llama.cpp's (repeat penalty off).
 struct SamplerParams {
-  float temperature = 0.8f;      // 0 = greedy argmax (after penalties); must be >= 0
-  int32_t top_k = 40;            // keep the k most likely tokens; <= 0 = off
-  float top_p = 0.95f;           // nucleus: smallest set with cumulative p >= top_p; 1 = off
-  float min_p = 0.05f;           // keep tokens with p >= min_p * p_max; 0 = off
-  float repeat_penalty = 1.0f;   // > 0; 1 = off
-  int32_t repeat_last_n = 64;    // penalty window over the history; 0 = off, -1 = whole history
+  float temperature = 0.8f;        // 0 = greedy argmax (after penalties); must be >= 0
+  int32_t top_k = 40;              // keep the k most likely tokens; <= 0 = off
+  float top_p = 0.95f;             // nucleus: smallest set with cumulative p >= top_p; 1 = off
+  float min_p = 0.05f;             // keep tokens with p >= min_p * p_max; 0 = off
+  float repeat_penalty = 1.0f;     // > 0; 1 = off
+  int32_t repeat_last_n = 64;      // penalty window over the history; 0 = off, -1 = whole history
   float presence_penalty = 0.0f;   // subtracted once from the logit of every token in the window
   float frequency_penalty = 0.0f;  // subtracted per occurrence in the window
   uint64_t seed = 0;

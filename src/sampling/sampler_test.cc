@@ -77,13 +77,10 @@ TEST(SamplerStepsTest, TopPBoundaries) {
     float top_p;
     std::vector<int32_t> want;
   } cases[] = {
-      {0.0f, {1}},           // at least one token
-      {0.49f, {1}},          // the top token alone covers it
-      {0.51f, {1, 3}},       // just past the first: need the second
-      {0.79f, {1, 3}},
-      {0.81f, {1, 3, 0}},
-      {0.96f, {1, 3, 0, 2}},
-      {1.0f, {1, 3, 0, 2}},  // off
+      {0.0f, {1}},      // at least one token
+      {0.49f, {1}},     // the top token alone covers it
+      {0.51f, {1, 3}},  // just past the first: need the second
+      {0.79f, {1, 3}}, {0.81f, {1, 3, 0}}, {0.96f, {1, 3, 0, 2}}, {1.0f, {1, 3, 0, 2}},  // off
   };
   for (const Case& k : cases) {
     auto c = MakeCandidates(logits);
@@ -280,7 +277,6 @@ TEST(SamplerTest, DrawFrequenciesMatchDistributionChiSquare) {
   // 3 degrees of freedom: P(chi2 > 16.27) = 0.001.
   EXPECT_LT(chi2, 16.27);
 }
-
 
 }  // namespace
 }  // namespace mamba

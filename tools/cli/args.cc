@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <string_view>
 
 #include "threading/thread_pool.h"
 
@@ -26,7 +27,8 @@ std::string Num(double v) {
 // Returns "" when every value is in range, else the first complaint.
 std::string CheckRanges(const CliOptions& o) {
   const SamplerParams& s = o.sampling;
-  if (o.n_predict < -1) return "-n/--n-predict must be >= -1 (-1 = no limit), got " + Num(o.n_predict);
+  if (o.n_predict < -1)
+    return "-n/--n-predict must be >= -1 (-1 = no limit), got " + Num(o.n_predict);
   if (!(s.temperature >= 0) || !std::isfinite(s.temperature)) {
     return "--temp must be >= 0 (0 = greedy), got " + Num(s.temperature);
   }
@@ -56,15 +58,15 @@ std::string ProcessEscapes(const std::string& text) {
       out += text[i];
       continue;
     }
+    // Escape letter -> the character it stands for.
+    static constexpr std::string_view kFrom = "ntr\\\"'";
+    static constexpr std::string_view kTo = "\n\t\r\\\"'";
     const char c = text[++i];
-    switch (c) {
-      case 'n': out += '\n'; break;
-      case 't': out += '\t'; break;
-      case 'r': out += '\r'; break;
-      case '\\': out += '\\'; break;
-      case '"': out += '"'; break;
-      case '\'': out += '\''; break;
-      default: out += '\\'; out += c; break;
+    if (const size_t k = kFrom.find(c); k != std::string_view::npos) {
+      out += kTo[k];
+    } else {
+      out += '\\';
+      out += c;
     }
   }
   return out;
@@ -85,13 +87,15 @@ ParseOutcome ParseArgs(int argc, char** argv, CliOptions& o, int& exit_code, std
                  "tokenizer.json (default: the one in the model directory)");
   auto* p_opt = app.add_option("-p,--prompt", o.prompt_text, "prompt text");
   auto* f_opt = app.add_option("-f,--file", prompt_file, "read the prompt from FILE (- = stdin)");
-  auto* ids_opt = app.add_option("--prompt-ids", o.prompt_ids_text, "prompt as token ids, e.g. 1,2,3");
+  auto* ids_opt =
+      app.add_option("--prompt-ids", o.prompt_ids_text, "prompt as token ids, e.g. 1,2,3");
   p_opt->excludes(f_opt)->excludes(ids_opt);
   f_opt->excludes(ids_opt);
   app.add_flag("-i,--interactive", o.interactive,
                "chat: read a line, continue the model's state with it, generate; repeat");
 
-  app.add_option("-n,--n-predict", o.n_predict, "tokens to generate (per turn with -i; -1 = until EOS)")
+  app.add_option("-n,--n-predict", o.n_predict,
+                 "tokens to generate (per turn with -i; -1 = until EOS)")
       ->capture_default_str();
   app.add_option("--temp", s.temperature, "temperature (0 = greedy)")->capture_default_str();
   app.add_option("--top-k", s.top_k, "keep the K most likely tokens (<= 0 = off)")

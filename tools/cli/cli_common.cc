@@ -17,11 +17,13 @@ namespace {
 void Line(const char* name, double seconds, int64_t n, const char* unit) {
   const double ms = seconds * 1e3;
   if (n <= 0) {
-    std::fprintf(stderr, "%-16s = %10.2f ms / %5lld %s\n", name, ms, static_cast<long long>(n), unit);
+    std::fprintf(stderr, "%-16s = %10.2f ms / %5lld %s\n", name, ms, static_cast<long long>(n),
+                 unit);
     return;
   }
-  std::fprintf(stderr, "%-16s = %10.2f ms / %5lld %s (%8.2f ms per token, %8.2f tokens per second)\n",
-               name, ms, static_cast<long long>(n), unit, ms / n, n / std::max(seconds, 1e-9));
+  std::fprintf(stderr,
+               "%-16s = %10.2f ms / %5lld %s (%8.2f ms per token, %8.2f tokens per second)\n", name,
+               ms, static_cast<long long>(n), unit, ms / n, n / std::max(seconds, 1e-9));
 }
 
 }  // namespace

@@ -101,12 +101,11 @@ void PrintModelInfo(const Runtime& rt, uint64_t seed) {
                "d_state %lld, d_conv %lld, dt_rank %lld, vocab %lld (padded %lld), tied head %s\n"
                "  tokenizer: %s, eos ids:",
                rt.model->checkpoint().weights_path.c_str(), rt.model->checkpoint().dir.c_str(),
-               rt.model->checkpoint().config_path.c_str(),
-               std::string(ArchName(cfg.arch)).c_str(), (long long)cfg.d_model,
-               (long long)cfg.n_layer, (long long)cfg.d_inner, (long long)cfg.d_state,
-               (long long)cfg.d_conv, (long long)cfg.dt_rank, (long long)cfg.vocab_size,
-               (long long)cfg.vocab_padded, cfg.tie_embeddings ? "yes" : "no",
-               rt.tokenizer ? "yes" : "none");
+               rt.model->checkpoint().config_path.c_str(), std::string(ArchName(cfg.arch)).c_str(),
+               (long long)cfg.d_model, (long long)cfg.n_layer, (long long)cfg.d_inner,
+               (long long)cfg.d_state, (long long)cfg.d_conv, (long long)cfg.dt_rank,
+               (long long)cfg.vocab_size, (long long)cfg.vocab_padded,
+               cfg.tie_embeddings ? "yes" : "no", rt.tokenizer ? "yes" : "none");
   for (int32_t id : rt.eos_ids) std::fprintf(stderr, " %d", id);
   std::fprintf(stderr, "\n  seed %llu\n", static_cast<unsigned long long>(seed));
 }
