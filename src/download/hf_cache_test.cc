@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <string>
 
 #include "download/hf_cache.h"
 #include "download/http_client.h"
@@ -64,8 +65,11 @@ TEST(HfCache, DefaultHubCacheDirFollowsEnvironment) {
   ::setenv("XDG_CACHE_HOME", "/tmp/xdg", 1);
   EXPECT_EQ(DefaultHubCacheDir(), "/tmp/xdg/huggingface/hub");
   ::unsetenv("XDG_CACHE_HOME");
+  const char* home = std::getenv("HOME");
+  const std::string saved_home = home ? home : "";
   ::setenv("HOME", "/home/u", 1);
   EXPECT_EQ(DefaultHubCacheDir(), "/home/u/.cache/huggingface/hub");
+  if (home) ::setenv("HOME", saved_home.c_str(), 1);
 }
 
 TEST(HfCache, OptionsFromEnv) {
