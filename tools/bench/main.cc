@@ -1,0 +1,393 @@
+// SPDX-License-Identifier: MIT
+// mamba-bench: llama-bench-style throughput benchmark. For each model, thread count and test it
+// runs prefill (pp N: N random tokens in one Session::Prefill, logits of the last token only) and
+// decode (tg N: N single-token steps from an empty state) -r times and reports tokens/s mean and
+// standard deviation, next to the machine limits measured in the same process: decode as a
+// fraction of the memory-bandwidth limit (bandwidth / weight bytes read per token), prefill as a
+// fraction of the FMA peak. Models come from -m PATH or --synthetic SHAPE (random weights).
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "engine/session.h"
+#include "kernels/kernel_target.h"
+#include "machine_limits.h"
+#include "synthetic_model.h"
+
+namespace mamba::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+struct Options {
+  std::vector<std::string> models;  // -m
+  std::vector<std::string> synthetic;
+  std::vector<std::string> dtypes{"f32"};
+  std::vector<int> n_prompt{512};
+  std::vector<int> n_gen{128};
+  std::vector<int> threads;
+  int reps = 5;
+  std::string output = "md";
+  std::string synthetic_dir;
+  size_t bw_buffer_mb = 1024;
+};
+
+// One model to benchmark: where it is and how to name it.
+struct ModelSpec {
+  std::string path;
+  std::string name;
+  std::string dtype;  // for synthetic models; read from the weights otherwise
+};
+
+struct Result {
+  std::string model, dtype, test;
+  int threads = 0, n_prompt = 0, n_gen = 0;
+  std::vector<double> tps;  // tokens/s per repetition
+  double mean = 0, stddev = 0;
+  double limit_tps = 0;      // decode: bandwidth limit; prefill: FMA-peak limit
+  double fraction = 0;       // mean / limit_tps
+  double bw_gbps = 0;        // the bandwidth limit used (decode)
+  double bw_anon_gbps = 0;   // streaming read of an anonymous buffer
+  double bw_weights_gbps = 0;  // streaming read of the model's mapped weights
+  double fma_gflops = 0;     // FMA peak (prefill)
+  double model_gflop_per_token = 0;
+  size_t file_bytes = 0, bytes_per_token = 0;
+  double load_s = 0;
+  int64_t peak_rss = 0;
+};
+
+void MeanStd(Result& r) {
+  double s = 0;
+  for (double v : r.tps) s += v;
+  r.mean = s / r.tps.size();
+  double q = 0;
+  for (double v : r.tps) q += (v - r.mean) * (v - r.mean);
+  r.stddev = r.tps.size() > 1 ? std::sqrt(q / (r.tps.size() - 1)) : 0;
+}
+
+const char* LowerDTypeName(DType d) {
+  return d == DType::kF32 ? "f32" : d == DType::kF16 ? "f16" : "bf16";
+}
+
+// Weight bytes streamed per decoded token: every projection matrix and the head (the embedding
+// when tied; an untied embedding is only gathered, one row per token) plus the small per-channel
+// tensors (read every step in their F32 copies; counted at their stored size).
+size_t BytesPerToken(const Model& m) {
+  const TensorSet& t = m.checkpoint().tensors;
+  size_t total = m.weight_bytes();
+  if (!m.config().tie_embeddings) {
+    for (const char* name : {"backbone.embedding.weight", "backbone.embeddings.weight"}) {
+      if (const TensorView* v = t.Find(name)) total -= v->nbytes;
+    }
+  }
+  return total;
+}
+
+// Multiply-adds per prefill token: every projection matrix (the head runs once per prompt).
+double GflopPerPrefillToken(const Model& m) {
+  const ModelConfig& c = m.config();
+  const double per_layer = 2.0 * c.d_inner * c.d_model + (c.dt_rank + 2.0 * c.d_state) * c.d_inner +
+                           1.0 * c.d_inner * c.dt_rank + 1.0 * c.d_model * c.d_inner;
+  return 2.0 * per_layer * c.n_layer / 1e9;
+}
+
+ByteRanges WeightRanges(const Model& m) {
+  ByteRanges r;
+  const TensorSet& t = m.checkpoint().tensors;
+  for (const std::string& name : t.Names()) {
+    const TensorView* v = t.Find(name);
+    r.emplace_back(v->data, v->nbytes);
+  }
+  return r;
+}
+
+std::string HumanBytes(double b) {
+  char buf[32];
+  if (b >= 1e9) {
+    std::snprintf(buf, sizeof buf, "%.2f GB", b / 1e9);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1f MB", b / 1e6);
+  }
+  return buf;
+}
+
+int Fail(const std::string& msg) {
+  std::fprintf(stderr, "mamba-bench: %s\n", msg.c_str());
+  return 1;
+}
+
+int Run(const Options& o) {
+  std::vector<int> threads = o.threads;
+  if (threads.empty()) threads.push_back(ThreadPool::DefaultThreadCount());
+  for (int t : threads) {
+    if (t < 1) return Fail("-t: thread counts must be >= 1");
+  }
+  std::vector<ModelSpec> specs;
+  for (const std::string& m : o.models) specs.push_back({m, std::filesystem::path(m).filename(), ""});
+  std::string tmp_dir;
+  for (const std::string& shape : o.synthetic) {
+    auto s = FindSyntheticShape(shape);
+    if (!s.ok()) return Fail(s.status().ToString());
+    for (const std::string& dt : o.dtypes) {
+      if (dt != "f32" && dt != "f16" && dt != "bf16") return Fail("--dtype: f32, f16 or bf16");
+      std::string base = o.synthetic_dir;
+      if (base.empty()) {
+        if (tmp_dir.empty()) {
+          tmp_dir = (std::filesystem::temp_directory_path() /
+                     ("mamba-bench-" + std::to_string(getpid())))
+                        .string();
+        }
+        base = tmp_dir;
+      }
+      specs.push_back({base + "/" + shape + "-" + dt, "mamba-" + shape + " (synthetic)", dt});
+    }
+  }
+  if (specs.empty()) return Fail("nothing to benchmark: pass -m PATH or --synthetic SHAPE");
+  const bool md = o.output == "md";
+  if (!md && o.output != "json") return Fail("-o: md or json");
+
+  // Machine limits first, before any model is mapped.
+  std::vector<double> bw_anon(threads.size()), fma(threads.size());
+  for (size_t i = 0; i < threads.size(); ++i) {
+    ThreadPool pool(threads[i]);
+    bw_anon[i] = MeasureAnonReadBandwidth(o.bw_buffer_mb << 20, pool, 5);
+    fma[i] = MeasureFmaPeak(pool, 3);
+  }
+  if (md) {
+    std::fprintf(stderr, "kernels: %s; machine limits measured in this process:\n",
+                 KernelTargetName());
+    for (size_t i = 0; i < threads.size(); ++i) {
+      std::fprintf(stderr, "  %d thread(s): read bandwidth %.1f GB/s (%zu MiB buffer), FMA peak %.1f GFLOP/s\n",
+                   threads[i], bw_anon[i], o.bw_buffer_mb, fma[i]);
+    }
+  }
+
+  std::vector<Result> results;
+  std::mt19937 rng(42);
+  for (const ModelSpec& spec : specs) {
+    if (!spec.dtype.empty()) {
+      auto shape = FindSyntheticShape(spec.path.substr(spec.path.rfind('/') + 1,
+                                                       spec.path.rfind('-') - spec.path.rfind('/') - 1));
+      const DType dt = spec.dtype == "f32" ? DType::kF32 : spec.dtype == "f16" ? DType::kF16 : DType::kBF16;
+      const auto t0 = Clock::now();
+      if (Status st = WriteSyntheticModel(*shape, dt, spec.path); !st.ok()) return Fail(st.ToString());
+      if (md) std::fprintf(stderr, "synthetic %s %s ready in %.1f s: %s\n", shape->name.c_str(),
+                           spec.dtype.c_str(), Since(t0), spec.path.c_str());
+    }
+    ResetPeakRss();  // count this model only (the bandwidth buffer is gone)
+    const auto t_load = Clock::now();
+    auto loaded = Model::Load(spec.path);
+    if (!loaded.ok()) return Fail(loaded.status().ToString());
+    const double load_s = Since(t_load);
+    std::unique_ptr<Model> model = std::move(loaded).value();
+    const ModelConfig& c = model->config();
+    const std::string dtype = LowerDTypeName(model->checkpoint().tensors.Find(
+        model->checkpoint().tensors.Names().front())->dtype);
+    size_t file_bytes = 0;
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(model->checkpoint().weights_path, ec)) {
+      file_bytes = std::filesystem::file_size(model->checkpoint().weights_path, ec);
+    }
+    if (file_bytes == 0) file_bytes = model->weight_bytes();
+    const size_t bpt = BytesPerToken(*model);
+    const double gflop_tok = GflopPerPrefillToken(*model);
+    const ByteRanges ranges = WeightRanges(*model);
+
+    for (size_t ti = 0; ti < threads.size(); ++ti) {
+      ThreadPool pool(threads[ti]);
+      const double bw_w = MeasureReadBandwidth(ranges, pool, 5);
+      const double bw = std::max(bw_w, bw_anon[ti]);
+      Session session(*model, &pool);
+      auto random_tokens = [&](int n) {
+        std::vector<int32_t> t(n);
+        std::uniform_int_distribution<int32_t> dist(0, static_cast<int32_t>(c.vocab_size) - 1);
+        for (int32_t& v : t) v = dist(rng);
+        return t;
+      };
+      // Warm-up: one short prefill and a few decode steps.
+      {
+        const auto toks = random_tokens(16);
+        if (Status st = session.Prefill(toks); !st.ok()) return Fail(st.ToString());
+        for (int i = 0; i < 4; ++i) (void)session.Decode(toks[i]);
+      }
+      auto base = [&](const std::string& test) {
+        Result r;
+        r.model = spec.name;
+        r.dtype = dtype;
+        r.test = test;
+        r.threads = threads[ti];
+        r.file_bytes = file_bytes;
+        r.bytes_per_token = bpt;
+        r.bw_gbps = bw;
+        r.bw_anon_gbps = bw_anon[ti];
+        r.bw_weights_gbps = bw_w;
+        r.fma_gflops = fma[ti];
+        r.model_gflop_per_token = gflop_tok;
+        r.load_s = load_s;
+        return r;
+      };
+      for (int np : o.n_prompt) {
+        if (np <= 0) continue;
+        Result r = base("pp" + std::to_string(np));
+        r.n_prompt = np;
+        for (int rep = 0; rep < o.reps; ++rep) {
+          const auto toks = random_tokens(np);
+          session.Reset();
+          const auto t0 = Clock::now();
+          if (Status st = session.Prefill(toks); !st.ok()) return Fail(st.ToString());
+          r.tps.push_back(np / Since(t0));
+        }
+        MeanStd(r);
+        r.limit_tps = fma[ti] / gflop_tok;
+        r.fraction = r.mean / r.limit_tps;
+        results.push_back(r);
+      }
+      for (int ng : o.n_gen) {
+        if (ng <= 0) continue;
+        Result r = base("tg" + std::to_string(ng));
+        r.n_gen = ng;
+        for (int rep = 0; rep < o.reps; ++rep) {
+          const auto toks = random_tokens(ng);
+          session.Reset();
+          const auto t0 = Clock::now();
+          for (int i = 0; i < ng; ++i) {
+            if (Status st = session.Decode(toks[i]); !st.ok()) return Fail(st.ToString());
+          }
+          r.tps.push_back(ng / Since(t0));
+        }
+        MeanStd(r);
+        r.limit_tps = bw * 1e9 / bpt;
+        r.fraction = r.mean / r.limit_tps;
+        results.push_back(r);
+      }
+    }
+    const int64_t rss = PeakRssBytes();
+    for (Result& r : results) {
+      if (r.model == spec.name && r.dtype == dtype && r.peak_rss == 0) r.peak_rss = rss;
+    }
+    if (md) {
+      std::fprintf(stderr,
+                   "%s %s: file %s, %s read per decoded token, load %.3f s, peak RSS %s (%.1f %% of "
+                   "the file)\n",
+                   spec.name.c_str(), dtype.c_str(), HumanBytes(file_bytes).c_str(),
+                   HumanBytes(bpt).c_str(), load_s, HumanBytes(rss).c_str(),
+                   100.0 * rss / file_bytes);
+    }
+    model.reset();
+    if (!tmp_dir.empty()) std::filesystem::remove_all(spec.path, ec);
+  }
+  if (!tmp_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(tmp_dir, ec);
+  }
+
+  if (md) {
+    std::printf("| model | size | dtype | threads | test | t/s | limit t/s | of limit |\n");
+    std::printf("| --- | ---: | --- | ---: | --- | ---: | ---: | ---: |\n");
+    for (const Result& r : results) {
+      const bool tg = r.n_gen > 0;
+      std::printf("| %s | %s | %s | %d | %s | %.2f ± %.2f | %.1f | %.1f %% %s |\n", r.model.c_str(),
+                  HumanBytes(r.file_bytes).c_str(), r.dtype.c_str(), r.threads, r.test.c_str(),
+                  r.mean, r.stddev, r.limit_tps, 100 * r.fraction, tg ? "BW" : "FMA");
+    }
+  } else {
+    nlohmann::json out = nlohmann::json::array();
+    for (const Result& r : results) {
+      out.push_back({{"model", r.model},
+                     {"dtype", r.dtype},
+                     {"kernel_target", KernelTargetName()},
+                     {"file_bytes", r.file_bytes},
+                     {"weight_bytes_per_token", r.bytes_per_token},
+                     {"n_threads", r.threads},
+                     {"test", r.test},
+                     {"n_prompt", r.n_prompt},
+                     {"n_gen", r.n_gen},
+                     {"reps", r.tps.size()},
+                     {"avg_ts", r.mean},
+                     {"stddev_ts", r.stddev},
+                     {"samples_ts", r.tps},
+                     {"limit_ts", r.limit_tps},
+                     {"fraction_of_limit", r.fraction},
+                     {"limit_kind", r.n_gen > 0 ? "memory_bandwidth" : "fma_peak"},
+                     {"bandwidth_gbps", r.bw_gbps},
+                     {"bandwidth_anon_gbps", r.bw_anon_gbps},
+                     {"bandwidth_weights_gbps", r.bw_weights_gbps},
+                     {"fma_peak_gflops", r.fma_gflops},
+                     {"gflop_per_prefill_token", r.model_gflop_per_token},
+                     {"load_s", r.load_s},
+                     {"peak_rss_bytes", r.peak_rss}});
+    }
+    std::printf("%s\n", out.dump(2).c_str());
+  }
+  return 0;
+}
+
+// "1,2,4" -> {1, 2, 4}.
+template <class T>
+std::vector<T> SplitList(const std::vector<std::string>& items) {
+  std::vector<T> out;
+  for (const std::string& item : items) {
+    std::stringstream ss(item);
+    std::string tok;
+    while (std::getline(ss, tok, ',')) {
+      if (tok.empty()) continue;
+      if constexpr (std::is_same_v<T, int>) {
+        out.push_back(std::stoi(tok));
+      } else {
+        out.push_back(tok);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+}  // namespace mamba::bench
+
+int main(int argc, char** argv) {
+  using mamba::bench::Options;
+  using mamba::bench::SplitList;
+  Options o;
+  std::vector<std::string> p, n, t, syn, dt;
+  CLI::App app{"mamba-bench: prefill (pp) and decode (tg) throughput vs the machine's limits"};
+  app.add_option("-m,--model", o.models, "model directory or weights file (repeatable)");
+  app.add_option("--synthetic", syn, "random-weight model of a real shape: 130m,370m,790m,1.4b,2.8b");
+  app.add_option("--dtype", dt, "dtype(s) of --synthetic weights: f32,f16,bf16 (default f32)");
+  app.add_option("--synthetic-dir", o.synthetic_dir,
+                 "keep synthetic checkpoints here and reuse them (default: a temp dir, removed)");
+  app.add_option("-p,--n-prompt", p, "prompt lengths, comma-separated (default 512; 0 = none)");
+  app.add_option("-n,--n-gen", n, "decode lengths, comma-separated (default 128; 0 = none)");
+  app.add_option("-t,--threads", t, "thread counts, comma-separated (default: physical cores)");
+  app.add_option("-r,--repetitions", o.reps, "repetitions of each test (default 5)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("-o,--output", o.output, "md (default) or json");
+  app.add_option("--bw-buffer-mb", o.bw_buffer_mb, "bandwidth probe buffer in MiB (default 1024)");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (!p.empty()) o.n_prompt = SplitList<int>(p);
+    if (!n.empty()) o.n_gen = SplitList<int>(n);
+    if (!t.empty()) o.threads = SplitList<int>(t);
+    if (!dt.empty()) o.dtypes = SplitList<std::string>(dt);
+    o.synthetic = SplitList<std::string>(syn);
+    o.models = SplitList<std::string>(o.models);
+  } catch (const std::exception&) {
+    std::fprintf(stderr, "mamba-bench: -p/-n/-t take comma-separated integers\n");
+    return 1;
+  }
+  return mamba::bench::Run(o);
+}
