@@ -5,7 +5,11 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
-#include <pty.h>
+#if __has_include(<pty.h>)
+#include <pty.h>  // Linux
+#else
+#include <util.h>  // macOS, BSD
+#endif
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
