@@ -33,6 +33,8 @@ class Tokenizer {
   // Parses tokenizer.json text; `name` is used in error messages only.
   static StatusOr<Tokenizer> FromJson(std::string_view json_text, const std::string& name);
 
+  // Move-only (share one through a pointer or reference; it is immutable). A moved-from
+  // Tokenizer may only be destroyed or assigned to.
   Tokenizer(Tokenizer&&) noexcept;
   Tokenizer& operator=(Tokenizer&&) noexcept;
   ~Tokenizer();
