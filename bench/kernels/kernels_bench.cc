@@ -4,6 +4,7 @@
 // Run: [MAMBA_BENCH_TARGET=AVX2] kernels_bench [--benchmark_filter=MatMul]
 #include <benchmark/benchmark.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -20,6 +21,7 @@
 #include "kernels/conv1d.h"
 #include "kernels/kernel_target.h"
 #include "kernels/matmul.h"
+#include "kernels/probe.h"
 #include "kernels/rmsnorm.h"
 #include "kernels/ssm_scan.h"
 #include "threading/thread_pool.h"
@@ -209,6 +211,35 @@ BENCHMARK(BM_RmsNorm)
     ->Args({1, 1})
     ->Args({64, 0})
     ->Args({64, 1});
+
+// Per-call overhead of an (almost) empty ParallelFor (real time per iteration): the cost decode
+// pays per parallel section.
+void BM_ParallelForOverhead(benchmark::State& state) {
+  ThreadPool pool(static_cast<int>(state.range(0)));
+  std::atomic<int64_t> sink{0};
+  for (auto _ : state) {
+    pool.ParallelFor(pool.num_threads(), 1, [&](int64_t b, int64_t e) { sink += e - b; });
+  }
+}
+BENCHMARK(BM_ParallelForOverhead)->Arg(1)->Arg(2)->UseRealTime();
+
+// Streaming read bandwidth (the memory-bandwidth limit decode is judged against), 256 MiB.
+void BM_ReadBandwidth(benchmark::State& state) {
+  std::vector<uint32_t> buf((256u << 20) / 4, 1u);
+  ThreadPool pool(static_cast<int>(state.range(0)));
+  for (auto _ : state) {
+    std::atomic<uint32_t> s{0};
+    const int64_t n = static_cast<int64_t>(buf.size());
+    pool.ParallelFor(n, 1 << 16, [&](int64_t b, int64_t e) {
+      s += ReadSumU32(buf.data() + b, static_cast<size_t>(e - b) * 4);
+    });
+    benchmark::DoNotOptimize(s.load());
+  }
+  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(buf.size()) * 4 / 1e9 *
+                                                  state.iterations(),
+                                              benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_ReadBandwidth)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace mamba

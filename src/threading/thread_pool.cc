@@ -2,15 +2,33 @@
 #include "threading/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <set>
 #include <string>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
 #include "base/check.h"
 
 namespace mamba {
+namespace {
 
-ThreadPool::ThreadPool(int num_threads) : num_threads_(std::max(1, num_threads)) {
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+using Clock = std::chrono::steady_clock;
+
+}  // namespace
+
+ThreadPool::ThreadPool(int num_threads) : num_threads_(std::clamp(num_threads, 1, 65535)) {
   for (int i = 1; i < num_threads_; ++i) workers_.emplace_back([this, i] { WorkerLoop(i); });
 }
 
@@ -18,8 +36,9 @@ ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
+    epoch_.fetch_add(1);
   }
-  start_cv_.notify_all();
+  wake_cv_.notify_all();
   for (auto& t : workers_) t.join();
 }
 
@@ -35,43 +54,80 @@ void ThreadPool::ParallelFor(int64_t n, int64_t grain,
     return;
   }
   MAMBA_CHECK(!busy_.exchange(true), "ThreadPool::ParallelFor is not reentrant");
-  {
+  const uint64_t n_chunks = static_cast<uint64_t>((n + chunk - 1) / chunk);
+  job_ = &fn;
+  job_n_ = n;
+  job_chunk_ = chunk;
+  done_.store(0, std::memory_order_relaxed);
+  const uint32_t epoch = epoch_.load(std::memory_order_relaxed) + 1;
+  claim_.store((uint64_t{epoch} << 32) | (n_chunks << 16), std::memory_order_release);
+  epoch_.store(epoch, std::memory_order_seq_cst);  // wakes the spinning workers
+  if (sleepers_.load(std::memory_order_seq_cst) > 0) {
     std::lock_guard<std::mutex> lock(mu_);
-    job_ = &fn;
-    job_n_ = n;
-    job_chunk_ = chunk;
-    pending_ = num_threads_ - 1;
-    ++generation_;
+    wake_cv_.notify_all();
   }
-  start_cv_.notify_all();
-  fn(0, std::min(chunk, n));  // the caller takes chunk 0
-  {
-    std::unique_lock<std::mutex> lock(mu_);
-    done_cv_.wait(lock, [this] { return pending_ == 0; });
-    job_ = nullptr;
+  RunChunks();  // the caller takes chunks too, so a descheduled worker never stalls the job
+  // Completion: spin briefly, then yield (a worker may be descheduled on a busy machine).
+  for (int spins = 0; done_.load(std::memory_order_acquire) != static_cast<int64_t>(n_chunks);
+       ++spins) {
+    if (spins < 4096) {
+      CpuRelax();
+    } else {
+      std::this_thread::yield();
+    }
   }
+  job_ = nullptr;
   busy_.store(false);
 }
 
-void ThreadPool::WorkerLoop(int index) {
-  uint64_t seen = 0;
+void ThreadPool::RunChunks() {
+  uint64_t c = claim_.load(std::memory_order_acquire);
   for (;;) {
-    const std::function<void(int64_t, int64_t)>* job;
-    int64_t begin, end;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      start_cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
-      job = job_;
-      begin = std::min(job_n_, index * job_chunk_);
-      end = std::min(job_n_, begin + job_chunk_);
+    const uint64_t total = (c >> 16) & 0xFFFF, next = c & 0xFFFF;
+    if (next >= total) return;
+    // A successful claim synchronizes with the caller's publication of this job's fields, and
+    // the job cannot finish (and its fields change) before this chunk is marked done.
+    if (!claim_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel,
+                                      std::memory_order_acquire)) {
+      continue;
     }
-    if (begin < end) (*job)(begin, end);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (--pending_ == 0) done_cv_.notify_one();
+    const int64_t begin = static_cast<int64_t>(next) * job_chunk_;
+    const int64_t end = std::min(job_n_, begin + job_chunk_);
+    (*job_)(begin, end);
+    done_.fetch_add(1, std::memory_order_release);
+    c = claim_.load(std::memory_order_acquire);
+  }
+}
+
+uint32_t ThreadPool::AwaitJob(uint32_t seen) {
+  // Spin, checking the clock every 64 pauses.
+  const auto deadline = Clock::now() + std::chrono::microseconds(kSpinMicros);
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      const uint32_t e = epoch_.load(std::memory_order_acquire);
+      if (e != seen) return e;
+      CpuRelax();
     }
+    if (Clock::now() > deadline) break;
+  }
+  // Block. sleepers_ is raised before the epoch is re-checked under the lock, and the caller
+  // reads sleepers_ after bumping the epoch (both seq_cst), so a wake-up cannot be missed.
+  sleepers_.fetch_add(1, std::memory_order_seq_cst);
+  uint32_t e;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    wake_cv_.wait(lock, [&] { return (e = epoch_.load(std::memory_order_seq_cst)) != seen; });
+  }
+  sleepers_.fetch_sub(1, std::memory_order_relaxed);
+  return e;
+}
+
+void ThreadPool::WorkerLoop(int index) {
+  uint32_t seen = 0;
+  for (;;) {
+    seen = AwaitJob(seen);
+    if (stop_) return;
+    RunChunks();
   }
 }
 
