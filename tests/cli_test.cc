@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "download/fake_hub_server.h"
 #include "golden_util.h"
 
 namespace mamba {
@@ -23,11 +24,13 @@ struct RunResult {
   std::string err;
 };
 
-RunResult RunCli(const std::string& args, const fs::path& cwd = fs::current_path()) {
+RunResult RunCli(const std::string& args, const fs::path& cwd = fs::current_path(),
+                 const std::string& env = "") {
   const fs::path err_file =
       fs::temp_directory_path() / ("mamba_cli_err_" + std::to_string(getpid()));
-  const std::string cmd = "cd '" + cwd.string() + "' && '" + std::string(MAMBA_CLI_PATH) + "' " +
-                          args + " 2>'" + err_file.string() + "'";
+  const std::string cmd = "cd '" + cwd.string() + "' && " + env + "'" +
+                          std::string(MAMBA_CLI_PATH) + "' " + args + " 2>'" + err_file.string() +
+                          "'";
   RunResult r;
   FILE* p = popen(cmd.c_str(), "r");
   if (p == nullptr) return r;
@@ -132,6 +135,48 @@ TEST(CliTest, ErrorsExitNonZeroAndNameTheCulprit) {
              "--prompt-ids 1");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("/nonexistent/config.json"), std::string::npos) << r.err;
+}
+
+std::string ReadFile(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// --hf ORG/NAME against a local server with the Hub's URL layout: the repo (state-spaces style,
+// no tokenizer.json) is downloaded into the HF cache under HF_HOME, the GPT-NeoX tokenizer is
+// fetched as the fallback, and the run gives the golden greedy ids. A second run reuses the cache.
+TEST(CliTest, HfDownloadsIntoCacheAndRuns) {
+  const fs::path dir = kModels / "mamba1-tiny";
+  FakeHub hub;
+  hub.AddFile("state-spaces/mamba-tiny", "config.json", ReadFile(dir / "config.json"), false);
+  hub.AddFile("state-spaces/mamba-tiny", "model.safetensors", ReadFile(dir / "model.safetensors"),
+              true);
+  hub.AddFile("EleutherAI/gpt-neox-20b", "tokenizer.json",
+              ReadFile(fs::path(MAMBA_SOURCE_DIR) / "tests/data/tokenizer/tokenizer.json"), true);
+  const fs::path home = fs::temp_directory_path() / ("mamba_cli_hf_" + std::to_string(getpid()));
+  fs::remove_all(home);
+  const auto index = testing::ReadJson(dir / "golden/f32/index.json");
+  const auto& prompt = index["prompts"][1];
+  const auto want = testing::ReadI32(dir / "golden/f32" / prompt["files"]["greedy_tokens"]["file"]);
+  const std::string env = "HF_HOME='" + home.string() + "' HF_ENDPOINT=" + hub.endpoint() + " ";
+  const std::string args = "--hf state-spaces/mamba-tiny --prompt-ids " +
+                           Join(prompt["tokens"].get<std::vector<int32_t>>(), ",") +
+                           " -n 32 --temp 0 --ignore-eos --print-ids --no-stats";
+  // RunCli prefixes the binary; put the environment in front of the whole command via `env`.
+  RunResult r = RunCli(args, fs::current_path(), env);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, Join(want, " ") + "\n");
+  const fs::path snapshots = home / "hub/models--state-spaces--mamba-tiny/snapshots";
+  ASSERT_TRUE(fs::is_directory(snapshots));
+  const fs::path snap = fs::directory_iterator(snapshots)->path();
+  EXPECT_TRUE(fs::exists(snap / "tokenizer.json"));
+  EXPECT_TRUE(fs::is_symlink(snap / "model.safetensors"));
+  const int gets = hub.Count("GET", "model.safetensors");
+  r = RunCli(args, fs::current_path(), env);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, Join(want, " ") + "\n");
+  EXPECT_EQ(hub.Count("GET", "model.safetensors"), gets) << "second run downloaded again";
+  fs::remove_all(home);
 }
 
 }  // namespace

@@ -83,6 +83,12 @@ ParseOutcome ParseArgs(int argc, char** argv, CliOptions& o, int& exit_code, std
                                ".safetensors.index.json, pytorch_model.bin)")
                     ->capture_default_str();
   app.add_option("-c,--config", o.config_path, "config.json (default: next to the weights)");
+  auto* hf_opt = app.add_option("--hf", o.hf_repo,
+                                "Hugging Face repo ORG/NAME: download it into the HF cache (or "
+                                "reuse it) and run it, e.g. state-spaces/mamba-130m-hf");
+  app.add_option("--hf-revision", o.hf_revision, "branch, tag or commit for --hf")
+      ->capture_default_str();
+  hf_opt->excludes(m_opt);
   app.add_option("--tokenizer", o.tokenizer_path,
                  "tokenizer.json (default: the one in the model directory)");
   auto* p_opt = app.add_option("-p,--prompt", o.prompt_text, "prompt text");

@@ -14,6 +14,8 @@
 
 #include "args.h"
 #include "cli_common.h"
+#include "download/hub_download.h"
+#include "download/progress_bar.h"
 #include "engine/generate.h"
 #include "engine/session.h"
 #include "interactive.h"
@@ -59,8 +61,23 @@ bool ParseIds(const std::string& text, std::vector<int32_t>& ids, std::string& e
 
 // Loads the model and, when there is one (or `need_tokenizer`), its tokenizer and EOS ids.
 // Returns 0, or the exit code after printing the error.
-int Load(const CliOptions& o, bool need_tokenizer, Runtime& rt) {
+int Load(CliOptions& o, bool need_tokenizer, Runtime& rt) {
   std::error_code ec;
+  if (!o.hf_repo.empty()) {
+    // Fetch config, weights and tokenizer into the Hugging Face cache (resuming, reusing what is
+    // there), then run the snapshot directory like any model folder.
+    DownloadOptions dl = DownloadOptionsFromEnv();
+    dl.revision = o.hf_revision;
+    mamba_tools::ProgressBar bar(/*enabled=*/true);
+    dl.progress = [&](const std::string& f, uint64_t done, uint64_t total) {
+      bar.Update(f, done, total);
+    };
+    StatusOr<std::string> dir = DownloadModel(o.hf_repo, dl);
+    bar.Finish();
+    if (!dir.ok()) return Fail(dir.status().message());
+    o.model_path = *dir;
+    o.model_path_given = true;
+  }
   if (!std::filesystem::exists(o.model_path, ec)) {
     return Fail("no model at '" + o.model_path + "': " + kGetAModel);
   }
