@@ -212,6 +212,54 @@ BENCHMARK(BM_RmsNorm)
     ->Args({64, 0})
     ->Args({64, 1});
 
+// Decode matvec from DRAM: enough copies of a [rows, cols] matrix to fill 384 MiB (>> LLC), one
+// n == 1 product per copy per iteration, so every weight byte comes from memory as in decode.
+// Compare wGB/s with BM_ReadBandwidth. Args: dtype, rows, cols, threads.
+void BM_MatVecDram(benchmark::State& state) {
+  const DType dtype = static_cast<DType>(state.range(0));
+  const int64_t rows = state.range(1), cols = state.range(2);
+  const int threads = static_cast<int>(state.range(3));
+  const size_t bytes = DTypeRowBytes(dtype, cols) * rows;
+  const int copies = static_cast<int>((384u << 20) / bytes) + 1;
+  std::vector<uint8_t> storage(bytes * copies);
+  std::mt19937 rng(3);
+  for (size_t i = 0; i < storage.size(); i += 2) {  // small finite values in every dtype
+    const float v = static_cast<float>(rng() % 2001) / 1000.0f - 1.0f;
+    const uint16_t h = dtype == DType::kF16 ? F32ToF16(v) : F32ToBF16(v);
+    if (dtype == DType::kF32) {
+      if (i % 4 == 0) std::memcpy(&storage[i], &v, std::min<size_t>(4, storage.size() - i));
+    } else {
+      std::memcpy(&storage[i], &h, 2);
+    }
+  }
+  const std::vector<float> x = Random(cols, -1, 1, 2);
+  std::vector<float> y(rows);
+  ThreadPool pool(threads);
+  for (auto _ : state) {
+    for (int k = 0; k < copies; ++k) {
+      const WeightMatrix w{dtype, storage.data() + k * bytes, rows, cols};
+      MatMul(w, x.data(), cols, 1, y.data(), rows, &pool);
+    }
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["wGB/s"] = benchmark::Counter(static_cast<double>(bytes) * copies * 1e-9,
+                                               benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(std::string(DTypeName(dtype)) + " " + KernelTargetName());
+}
+BENCHMARK(BM_MatVecDram)
+    ->ArgNames({"dtype", "rows", "cols", "thr"})
+    ->Args({0, 3072, 768, 1})
+    ->Args({1, 3072, 768, 1})
+    ->Args({2, 3072, 768, 1})
+    ->Args({0, 768, 1536, 1})
+    ->Args({1, 768, 1536, 1})
+    ->Args({0, 4096, 2048, 1})
+    ->Args({1, 4096, 2048, 1})
+    ->Args({0, 3072, 768, 2})
+    ->Args({1, 3072, 768, 2})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
 // Per-call overhead of an (almost) empty ParallelFor (real time per iteration): the cost decode
 // pays per parallel section.
 void BM_ParallelForOverhead(benchmark::State& state) {

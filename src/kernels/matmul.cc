@@ -106,6 +106,39 @@ HWY_NOINLINE void Tile(const float* HWY_RESTRICT x, int64_t x_stride, const WT* 
   }
 }
 
+// Decode (n == 1) variant of Tile<1, NW>: additionally prefetches, into L2, the same columns of
+// the NW rows at `pf` (the next block of rows), so the memory system streams the next rows while
+// this block is summed. Rows of a small model are only 1.5-6 KiB long, too short for the hardware
+// stream prefetchers to ramp up on their own before each row ends (measured ~9 GB/s for F16
+// 3072x768 from DRAM without this, vs ~21 GB/s streaming read).
+template <int NW, typename WT>
+HWY_NOINLINE void TileDecode(const float* HWY_RESTRICT x, const WT* HWY_RESTRICT w, int64_t cols,
+                             const WT* pf, float* HWY_RESTRICT y) {
+  const hn::ScalableTag<float> df;
+  using V = hn::Vec<decltype(df)>;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(df));
+  // Prefetch one line per row every 64 bytes of weights.
+  constexpr int64_t kLine = 64 / sizeof(WT);
+  V acc[NW];
+  for (int r = 0; r < NW; ++r) acc[r] = hn::Zero(df);
+  int64_t c = 0;
+  for (; c + N <= cols; c += N) {
+    if (pf != nullptr && (c % kLine) == 0) {
+      for (int r = 0; r < NW; ++r) __builtin_prefetch(pf + r * cols + c, 0, 2);
+    }
+    const V xv = hn::LoadU(df, x + c);
+    for (int r = 0; r < NW; ++r) acc[r] = hn::MulAdd(xv, LoadW(df, w + r * cols + c), acc[r]);
+  }
+  const hn::CappedTag<float, 1> d1;
+  for (int r = 0; r < NW; ++r) {
+    auto tail = hn::Zero(d1);
+    for (int64_t k = c; k < cols; ++k) {
+      tail = hn::MulAdd(hn::LoadU(d1, x + k), LoadW(d1, w + r * cols + k), tail);
+    }
+    y[r] = hn::GetLane(hn::SumOfLanes(df, acc[r])) + hn::GetLane(tail);
+  }
+}
+
 using TileFn = void (*)(const float*, int64_t, const void*, int64_t, float*, int64_t);
 
 template <int NX, int NW, typename WT>
@@ -156,9 +189,10 @@ void MatMulT(const WeightMatrix& w, const float* x, int64_t x_stride, int64_t n,
     ParallelForOrInline(pool, w.rows, RowGrain(cols, 1, kDecodeW), [&](int64_t r0, int64_t r1) {
       int64_t r = r0;
       for (; r + kDecodeW <= r1; r += kDecodeW) {
-        Tile<1, kDecodeW, WT>(x, x_stride, wd + r * cols, cols, y + r, y_stride);
+        const WT* next = r + 2 * kDecodeW <= r1 ? wd + (r + kDecodeW) * cols : nullptr;
+        TileDecode<kDecodeW, WT>(x, wd + r * cols, cols, next, y + r);
       }
-      for (; r < r1; ++r) Tile<1, 1, WT>(x, x_stride, wd + r * cols, cols, y + r, y_stride);
+      for (; r < r1; ++r) TileDecode<1, WT>(x, wd + r * cols, cols, nullptr, y + r);
     });
     return;
   }

@@ -20,8 +20,8 @@ using ByteRanges = std::vector<std::pair<const uint8_t*, size_t>>;
 // threads: GB/s (1e9 bytes per second).
 double MeasureReadBandwidth(const ByteRanges& ranges, ThreadPool& pool, int reps);
 
-// Same over a fresh anonymous buffer of `bytes` (written once so its pages exist, then unmapped
-// again). Raises the process's peak RSS by `bytes`; see ResetPeakRss.
+// Same over a fresh anonymous buffer of `bytes` (huge pages requested with MADV_HUGEPAGE;
+// written once so its pages exist, then unmapped again). Raises the process's peak RSS by `bytes`; see ResetPeakRss.
 double MeasureAnonReadBandwidth(size_t bytes, ThreadPool& pool, int reps);
 
 // Best of `reps` runs of the FMA loop on every pool thread at once: GFLOP/s.
