@@ -261,6 +261,11 @@ void MatMul(const WeightMatrix& w, const float* x, int64_t x_stride, int64_t n, 
             int64_t y_stride, ThreadPool* pool) {
   MAMBA_DCHECK(n >= 0 && w.rows >= 0 && w.cols >= 0);
   if (n == 0 || w.rows == 0) return;
+#if MAMBA_HAVE_BLAS
+  if (w.dtype == DType::kF32 && n >= kernels_internal::kBlasMinRows) {
+    return kernels_internal::MatMulBlasF32(w, x, x_stride, n, y, y_stride, pool);
+  }
+#endif
   HWY_DYNAMIC_DISPATCH(MatMulSimd)(w, x, x_stride, n, y, y_stride, pool);
 }
 

@@ -38,4 +38,12 @@ inline float WeightToF32(DType dtype, const uint8_t* row, int64_t c) {
   return 0.0f;
 }
 
+#if MAMBA_HAVE_BLAS
+// Smallest batch (n) that goes to BLAS; below it the built-in kernels are as fast.
+inline constexpr int64_t kBlasMinRows = 16;
+// F32 product through cblas_sgemm (matmul_blas.cc, built only with -DMAMBA_BLAS=...).
+void MatMulBlasF32(const WeightMatrix& w, const float* x, int64_t x_stride, int64_t n, float* y,
+                   int64_t y_stride, ThreadPool* pool);
+#endif
+
 }  // namespace mamba::kernels_internal
