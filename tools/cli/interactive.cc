@@ -2,6 +2,8 @@
 // The interactive loop: line reading that a SIGINT can interrupt, turn handling, /commands.
 #include "interactive.h"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -14,11 +16,24 @@ namespace mamba::cli {
 namespace {
 
 std::atomic<bool> g_interrupted{false};
+// Self-pipe: the handler also writes a byte here, so a poll() at the prompt wakes up even when
+// the signal lands between checking the flag and starting to wait.
+int g_wake_pipe[2] = {-1, -1};
 
-extern "C" void OnSigint(int) { g_interrupted.store(true); }
+extern "C" void OnSigint(int) {
+  g_interrupted.store(true);
+  if (g_wake_pipe[1] >= 0) {
+    const char byte = 1;
+    [[maybe_unused]] ssize_t n = ::write(g_wake_pipe[1], &byte, 1);
+  }
+}
 
 // Installs OnSigint without SA_RESTART, so a read() waiting at the prompt returns EINTR.
 void InstallSigint() {
+  if (g_wake_pipe[0] < 0 && ::pipe(g_wake_pipe) == 0) {
+    ::fcntl(g_wake_pipe[0], F_SETFL, O_NONBLOCK);
+    ::fcntl(g_wake_pipe[1], F_SETFL, O_NONBLOCK);
+  }
   struct sigaction sa;
   std::memset(&sa, 0, sizeof sa);
   sa.sa_handler = OnSigint;
@@ -40,6 +55,19 @@ class LineReader {
         if (!line.empty() && line.back() == '\r') line.pop_back();
         return ReadResult::kLine;
       }
+      if (g_interrupted.load()) return ReadResult::kInterrupted;
+      // Wait for input or a Ctrl-C (the wake pipe), whichever comes first.
+      pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {g_wake_pipe[0], POLLIN, 0}};
+      if (::poll(fds, g_wake_pipe[0] >= 0 ? 2 : 1, -1) < 0 && errno != EINTR) {
+        return ReadResult::kEof;
+      }
+      if (g_wake_pipe[0] >= 0 && (fds[1].revents & POLLIN)) {
+        char drain[64];
+        while (::read(g_wake_pipe[0], drain, sizeof drain) > 0) {
+        }
+      }
+      if (g_interrupted.load()) return ReadResult::kInterrupted;
+      if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       char chunk[4096];
       const ssize_t n = ::read(STDIN_FILENO, chunk, sizeof chunk);
       if (n > 0) {
@@ -126,10 +154,12 @@ int RunInteractive(const CliOptions& options, Runtime& rt, Session& session, Sam
   LineReader reader;
   std::string line;
   for (;;) {
+    // Clear the flag before showing the prompt: a Ctrl-C typed as soon as "> " appears must
+    // count (Read() also checks the flag before it blocks, closing the race with read()).
+    g_interrupted.store(false);
     if (!at_line_start) Out("\n");
     Out("> ");
     at_line_start = false;
-    g_interrupted.store(false);
     const ReadResult got = reader.Read(line);
     if (got != ReadResult::kLine) {
       Out("\n");  // after "^C" or "^D", leave the terminal on a fresh line
