@@ -168,9 +168,11 @@ TEST_P(GoldenTest, PrefillEqualsTokenByTokenDecode) {
     EXPECT_LE(testing::MaxAbsDiff(prefill.state().ssm(l), stepwise.state().ssm(l),
                                   static_cast<size_t>(shape.ssm_size)),
               1e-5);
+    // The conv window holds raw in_proj outputs: equal up to the summation order of the
+    // matmul (bit-identical with the built-in kernels, ~1e-6 with an optional BLAS).
     EXPECT_LE(testing::MaxAbsDiff(prefill.state().conv(l), stepwise.state().conv(l),
                                   static_cast<size_t>(shape.conv_per_layer())),
-              0.0);
+              1e-5);
   }
   EXPECT_EQ(prefill.n_past(), stepwise.n_past());
 }
