@@ -10,6 +10,16 @@ constexpr DTypeInfo kInfos[] = {
     {"F32", 1, 4},
     {"F16", 1, 2},
     {"BF16", 1, 2},
+    {"Q8_0", 32, 34},
+    {"Q4_0", 32, 18},
+    {"Q4_1", 32, 20},
+    {"Q5_0", 32, 22},
+    {"Q5_1", 32, 24},
+    {"Q4_K", 256, 144},
+    {"Q5_K", 256, 176},
+    {"Q6_K", 256, 210},
+    {"Q8_1", 32, 36},
+    {"Q8_K", 256, 292},
 };
 }  // namespace
 
@@ -18,6 +28,8 @@ const DTypeInfo& GetDTypeInfo(DType dtype) {
   MAMBA_CHECK(index < sizeof(kInfos) / sizeof(kInfos[0]), "bad DType %zu", index);
   return kInfos[index];
 }
+
+bool IsQuantized(DType dtype) { return GetDTypeInfo(dtype).block_size > 1; }
 
 size_t DTypeRowBytes(DType dtype, int64_t n) {
   const DTypeInfo& info = GetDTypeInfo(dtype);

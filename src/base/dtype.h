@@ -15,11 +15,25 @@ enum class DType : uint8_t {
   kF32,
   kF16,
   kBF16,
-  // Block-quantized ggml types come with the GGUF issue; the enum and DTypeInfo are their seam.
+  // Block-quantized types, bit-exact ggml block layouts (see src/kernels/quant_blocks.h).
+  kQ8_0,  // 32 elements: f16 d, int8 q[32]                                      (34 bytes)
+  kQ4_0,  // 32 elements: f16 d, 4-bit q[32] offset 8                            (18 bytes)
+  kQ4_1,  // 32 elements: f16 d, f16 m, 4-bit q[32]                              (20 bytes)
+  kQ5_0,  // 32 elements: f16 d, 5th bits u32, 4-bit low q[32] offset 16          (22 bytes)
+  kQ5_1,  // 32 elements: f16 d, f16 m, 5th bits u32, 4-bit low q[32]             (24 bytes)
+  kQ4_K,  // 256 elements: f16 d, f16 dmin, 12 bytes 6-bit scales/mins, 128 q     (144 bytes)
+  kQ5_K,  // 256 elements: as Q4_K plus 32 bytes of 5th bits                      (176 bytes)
+  kQ6_K,  // 256 elements: 128 low nibbles, 64 high 2-bit, 16 int8 scales, f16 d  (210 bytes)
+  // Activation-side block types used inside quantized matmul (never stored in model files).
+  kQ8_1,  // 32 elements: f16 d, f16 s (= d * sum q), int8 q[32]                 (36 bytes)
+  kQ8_K,  // 256 elements: f32 d, int8 q[256], int16 bsums[16]                   (292 bytes)
 };
 
+// True for the block-quantized types (block_size > 1).
+bool IsQuantized(DType dtype);
+
 struct DTypeInfo {
-  std::string_view name;  // "F32", "F16", "BF16" (safetensors spelling)
+  std::string_view name;  // "F32", "F16", "BF16" (safetensors spelling), "Q4_K"... (ggml's)
   int block_size;         // elements per block
   int block_bytes;        // bytes per block
 };

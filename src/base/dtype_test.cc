@@ -72,5 +72,34 @@ TEST(DTypeTest, NamesAndRowBytes) {
   EXPECT_EQ(DTypeName(DType::kF32), "F32");
 }
 
+TEST(DTypeTest, QuantizedBlockGeometryMatchesGgml) {
+  struct Want {
+    DType dtype;
+    const char* name;
+    int block_size;
+    int block_bytes;
+  };
+  const Want wants[] = {
+      {DType::kQ8_0, "Q8_0", 32, 34},    {DType::kQ4_0, "Q4_0", 32, 18},
+      {DType::kQ4_1, "Q4_1", 32, 20},    {DType::kQ5_0, "Q5_0", 32, 22},
+      {DType::kQ5_1, "Q5_1", 32, 24},    {DType::kQ4_K, "Q4_K", 256, 144},
+      {DType::kQ5_K, "Q5_K", 256, 176},  {DType::kQ6_K, "Q6_K", 256, 210},
+      {DType::kQ8_1, "Q8_1", 32, 36},    {DType::kQ8_K, "Q8_K", 256, 292},
+  };
+  for (const Want& w : wants) {
+    const DTypeInfo& info = GetDTypeInfo(w.dtype);
+    EXPECT_EQ(info.name, w.name);
+    EXPECT_EQ(info.block_size, w.block_size) << w.name;
+    EXPECT_EQ(info.block_bytes, w.block_bytes) << w.name;
+    EXPECT_TRUE(IsQuantized(w.dtype)) << w.name;
+    EXPECT_EQ(DTypeRowBytes(w.dtype, 4 * w.block_size), 4u * w.block_bytes) << w.name;
+    // Safetensors has no quantized types: the parser must keep rejecting these names.
+    EXPECT_FALSE(DTypeFromSafetensorsName(w.name).has_value()) << w.name;
+  }
+  EXPECT_FALSE(IsQuantized(DType::kF32));
+  EXPECT_FALSE(IsQuantized(DType::kBF16));
+  EXPECT_DEATH(DTypeRowBytes(DType::kQ4_K, 100), "multiple");
+}
+
 }  // namespace
 }  // namespace mamba
