@@ -56,7 +56,7 @@ class ThreadPool {
   const std::function<void(int64_t, int64_t)>* job_ = nullptr;
   int64_t job_n_ = 0;
   int64_t job_chunk_ = 0;
-  bool stop_ = false;
+  std::atomic<bool> stop_{false};  // read by workers outside the lock
   alignas(64) std::atomic<uint32_t> epoch_{0};  // bumped once per ParallelFor (and at shutdown)
   // The current job's range counter: epoch (bits 32-63) | ranges (16-31) | next unclaimed (0-15).
   alignas(64) std::atomic<uint64_t> claim_{0};
