@@ -3,8 +3,10 @@
 // determinism, --stop (with escapes), prompt from stdin, the timing summary, and the errors a new
 // user hits (no model, unreadable prompt file, unknown flag).
 #include <gtest/gtest.h>
+
 #include <sys/wait.h>
 #include <unistd.h>
+#include "command_runner.h"
 
 #include <algorithm>
 #include <cctype>
@@ -22,35 +24,12 @@ const std::string kTokenizer =
     std::string(MAMBA_SOURCE_DIR) + "/tests/data/tokenizer/tokenizer.json";
 const std::string kTiny = "-m '" + kModel + "' --tokenizer '" + kTokenizer + "' -t 1 ";
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using RunResult = testing::CommandResult;
 
 // Runs mamba-cli with `args` (shell syntax) in `cwd`, stdin from `stdin_text`.
 RunResult RunCli(const std::string& args, const std::string& stdin_text = "",
                  const fs::path& cwd = fs::current_path()) {
-  const std::string tag = std::to_string(getpid());
-  const fs::path err_file = fs::temp_directory_path() / ("mamba_cli_s_err_" + tag);
-  const fs::path in_file = fs::temp_directory_path() / ("mamba_cli_s_in_" + tag);
-  std::ofstream(in_file, std::ios::binary) << stdin_text;
-  const std::string cmd = "cd '" + cwd.string() + "' && '" + std::string(MAMBA_CLI_PATH) + "' " +
-                          args + " <'" + in_file.string() + "' 2>'" + err_file.string() + "'";
-  RunResult r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::stringstream ss;
-  ss << std::ifstream(err_file).rdbuf();
-  r.err = ss.str();
-  fs::remove(err_file);
-  fs::remove(in_file);
-  return r;
+  return testing::RunCommand(MAMBA_CLI_PATH, args, stdin_text, cwd);
 }
 
 // The error is exactly one line, starts with "mamba-cli: error:" and contains every `needle`.

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "command_runner.h"
 #include "download/fake_hub_server.h"
 #include "golden_util.h"
 
@@ -18,33 +19,11 @@ namespace {
 namespace fs = std::filesystem;
 const fs::path kModels = fs::path(MAMBA_SOURCE_DIR) / "tests/data/models";
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using RunResult = testing::CommandResult;
 
 RunResult RunCli(const std::string& args, const fs::path& cwd = fs::current_path(),
                  const std::string& env = "") {
-  const fs::path err_file =
-      fs::temp_directory_path() / ("mamba_cli_err_" + std::to_string(getpid()));
-  const std::string cmd = "cd '" + cwd.string() + "' && " + env + "'" +
-                          std::string(MAMBA_CLI_PATH) + "' " + args + " 2>'" + err_file.string() +
-                          "'";
-  RunResult r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream e(err_file);
-  std::stringstream ss;
-  ss << e.rdbuf();
-  r.err = ss.str();
-  fs::remove(err_file);
-  return r;
+  return testing::RunCommand(MAMBA_CLI_PATH, args, "", cwd, env);
 }
 
 std::string Join(const std::vector<int32_t>& ids, const char* sep) {
