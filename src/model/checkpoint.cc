@@ -2,10 +2,14 @@
 #include "model/checkpoint.h"
 
 #include <filesystem>
+#include <memory>
+#include <vector>
 
+#include "io/gguf.h"
 #include "io/pytorch_bin.h"
 #include "io/safetensors.h"
 #include "io/sharded.h"
+#include "model/gguf_checkpoint.h"
 
 namespace mamba {
 
@@ -23,9 +27,6 @@ StatusOr<TensorSet> LoadWeights(const std::string& path) {
   if (EndsWith(path, ".safetensors")) return LoadSafetensorsFile(path);
   if (EndsWith(path, ".bin") || EndsWith(path, ".pt") || EndsWith(path, ".pth")) {
     return LoadPytorchBinFile(path);
-  }
-  if (EndsWith(path, ".gguf")) {
-    return UnimplementedError("'" + path + "': GGUF files are not supported yet");
   }
   return InvalidArgumentError("'" + path +
                               "': unrecognised weights file (expected .safetensors, "
@@ -51,14 +52,37 @@ StatusOr<Checkpoint> OpenCheckpoint(const std::string& path, const std::string& 
       }
     }
     if (ck.weights_path.empty()) {
+      // No safetensors/bin: a directory holding a single GGUF file.
+      std::vector<std::string> ggufs;
+      for (const auto& e : fs::directory_iterator(path, ec)) {
+        if (e.is_regular_file(ec) && EndsWith(e.path().filename().string(), ".gguf")) {
+          ggufs.push_back(e.path().string());
+        }
+      }
+      if (ggufs.size() > 1) {
+        return InvalidArgumentError("'" + path + "': directory has " +
+                                    std::to_string(ggufs.size()) +
+                                    " .gguf files; pass the one to load");
+      }
+      if (ggufs.size() == 1) ck.weights_path = ggufs[0];
+    }
+    if (ck.weights_path.empty()) {
       return NotFoundError("'" + path +
                            "': directory has no weights (looked for model.safetensors, "
-                           "model.safetensors.index.json, pytorch_model.bin)");
+                           "model.safetensors.index.json, pytorch_model.bin, *.gguf)");
     }
   } else {
     ck.weights_path = path;
     ck.dir = fs::path(path).parent_path().string();
     if (ck.dir.empty()) ck.dir = ".";
+  }
+  if (EndsWith(ck.weights_path, ".gguf")) {
+    MAMBA_ASSIGN_OR_RETURN(GgufFile gguf, LoadGgufFile(ck.weights_path));
+    auto shared = std::make_shared<const GgufFile>(std::move(gguf));
+    MAMBA_ASSIGN_OR_RETURN(ck.config, GgufModelConfig(*shared));
+    MAMBA_ASSIGN_OR_RETURN(ck.tensors, GgufModelTensors(*shared));
+    ck.gguf = std::move(shared);
+    return ck;
   }
   ck.config_path = config_path.empty() ? (fs::path(ck.dir) / "config.json").string() : config_path;
   if (!fs::exists(ck.config_path, ec)) {

@@ -158,8 +158,13 @@ StatusOr<std::unique_ptr<Mixer>> LoadMamba1Mixer(const ModelConfig& c, const Wei
   MAMBA_ASSIGN_OR_RETURN(w.dt_proj, wb.Matrix(p + "dt_proj.weight", c.d_inner, c.dt_rank));
   MAMBA_ASSIGN_OR_RETURN(w.dt_bias, wb.F32(p + "dt_proj.bias", {c.d_inner}));
   // A = -torch.exp(self.A_log.float())
-  MAMBA_ASSIGN_OR_RETURN(w.A, wb.F32(p + "A_log", {c.d_inner, c.d_state}));
-  for (float& a : w.A) a = -std::exp(a);
+  if (!wb.Has(p + "A_log") && wb.Has(p + "A")) {
+    // GGUF checkpoints store A itself (llama.cpp's ssm_a, already -exp(A_log)).
+    MAMBA_ASSIGN_OR_RETURN(w.A, wb.F32(p + "A", {c.d_inner, c.d_state}));
+  } else {
+    MAMBA_ASSIGN_OR_RETURN(w.A, wb.F32(p + "A_log", {c.d_inner, c.d_state}));
+    for (float& a : w.A) a = -std::exp(a);
+  }
   MAMBA_ASSIGN_OR_RETURN(w.D, wb.F32(p + "D", {c.d_inner}));
   MAMBA_ASSIGN_OR_RETURN(w.out_proj, wb.Matrix(p + "out_proj.weight", c.d_model, c.d_inner));
   return std::unique_ptr<Mixer>(new Mamba1Mixer(c, std::move(w)));

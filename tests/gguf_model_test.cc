@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: MIT
+// GGUF models end to end: mamba1-tiny written as a llama.cpp-layout GGUF by our exporter must
+// give the float64 goldens of the F32 checkpoint, and llama.cpp's own F16 GGUF of
+// ../shared/testdata/gguf (when present) must give its float64 reference (golden_gguf/), with
+// the metadata and tensor table of its manifest.json.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "engine/session.h"
+#include "golden_util.h"
+#include "io/gguf.h"
+#include "model/gguf_checkpoint.h"
+#include "model/gguf_export.h"
+#include "model/model.h"
+
+namespace mamba {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kTinyDir = fs::path(MAMBA_SOURCE_DIR) / "tests/data/models/mamba1-tiny";
+const fs::path kSharedGguf = fs::path(MAMBA_SOURCE_DIR) / "../shared/testdata/gguf";
+const fs::path kSharedF16 = kSharedGguf / "mamba1-neox256-F16.gguf";
+
+fs::path TempDir(const std::string& name) {
+  const fs::path d =
+      fs::temp_directory_path() / ("gguf_model_test_" + std::to_string(getpid()) + "_" + name);
+  fs::create_directories(d);
+  return d;
+}
+
+int64_t ArgMax(const float* x, int64_t n) {
+  int64_t best = 0;
+  for (int64_t i = 1; i < n; ++i) {
+    if (x[i] > x[best]) best = i;
+  }
+  return best;
+}
+
+// Runs every prompt of `golden_dir/index.json` and checks prefill logits at the stored
+// positions, the argmax at every position, and the greedy tokens and stored step logits with
+// the float32 rule (atol + rtol * max|golden|). Returns the worst logit error.
+double CheckAgainstGolden(const Model& model, const fs::path& golden_dir) {
+  const nlohmann::json index = testing::ReadJson(golden_dir / "index.json");
+  const auto& tol = index["recommended_tolerance"]["float32_compute"];
+  const double atol = tol["atol"].get<double>(), rtol = tol["rtol"].get<double>();
+  const int64_t vocab = model.config().vocab_padded;
+  ThreadPool pool(2);
+  double worst = 0;
+  for (const auto& prompt : index["prompts"]) {
+    SCOPED_TRACE(prompt["name"].get<std::string>());
+    const auto& files = prompt["files"];
+    const std::vector<int32_t> tokens = prompt["tokens"].get<std::vector<int32_t>>();
+    Session session(model, &pool);
+    std::vector<float> logits;
+    EXPECT_TRUE(session.Prefill(tokens, &logits).ok());
+    const std::vector<float> golden =
+        testing::ReadF32(golden_dir / files["logits"]["file"].get<std::string>());
+    std::vector<int64_t> positions;
+    if (files["logits"]["positions"].is_string()) {
+      for (size_t i = 0; i < tokens.size(); ++i) positions.push_back(static_cast<int64_t>(i));
+    } else {
+      positions = files["logits"]["positions"].get<std::vector<int64_t>>();
+    }
+    EXPECT_EQ(golden.size(), positions.size() * vocab);
+    if (golden.size() != positions.size() * vocab) return 1e9;
+    const double limit = atol + rtol * testing::MaxAbs(golden.data(), golden.size());
+    for (size_t i = 0; i < positions.size(); ++i) {
+      const double e = testing::MaxAbsDiff(&logits[positions[i] * vocab], &golden[i * vocab],
+                                           static_cast<size_t>(vocab));
+      EXPECT_LE(e, limit) << "position " << positions[i];
+      worst = std::max(worst, e);
+    }
+    if (prompt.contains("argmax_per_position")) {
+      const auto want = prompt["argmax_per_position"].get<std::vector<int64_t>>();
+      for (size_t i = 0; i < want.size(); ++i) {
+        EXPECT_EQ(ArgMax(&logits[i * vocab], vocab), want[i]) << "position " << i;
+      }
+    }
+    // Greedy continuation.
+    const std::vector<int32_t> want_tokens =
+        testing::ReadI32(golden_dir / files["greedy_tokens"]["file"].get<std::string>());
+    const std::vector<float> step_logits =
+        testing::ReadF32(golden_dir / files["greedy_logits"]["file"].get<std::string>());
+    std::map<int64_t, size_t> step_row;
+    if (files["greedy_logits"].contains("steps") && files["greedy_logits"]["steps"].is_array()) {
+      const auto steps = files["greedy_logits"]["steps"].get<std::vector<int64_t>>();
+      for (size_t i = 0; i < steps.size(); ++i) step_row[steps[i]] = i;
+    } else {
+      for (size_t i = 0; i < want_tokens.size(); ++i) step_row[static_cast<int64_t>(i)] = i;
+    }
+    const double step_limit = atol + rtol * testing::MaxAbs(step_logits.data(), step_logits.size());
+    std::vector<int32_t> got;
+    for (size_t i = 0; i < want_tokens.size(); ++i) {
+      auto it = step_row.find(static_cast<int64_t>(i));
+      if (it != step_row.end() && (it->second + 1) * vocab <= step_logits.size()) {
+        const double e =
+            testing::MaxAbsDiff(session.logits().data(), &step_logits[it->second * vocab], vocab);
+        EXPECT_LE(e, step_limit) << "greedy step " << i;
+        worst = std::max(worst, e);
+      }
+      got.push_back(static_cast<int32_t>(ArgMax(session.logits().data(), vocab)));
+      EXPECT_TRUE(session.Decode(got.back()).ok());
+    }
+    EXPECT_EQ(got, want_tokens) << "greedy tokens";
+  }
+  return worst;
+}
+
+// mamba1-tiny (F32 safetensors) -> GGUF with llama.cpp's names and keys -> the F32 goldens.
+TEST(GgufModelTest, ExportedTinyGgufMatchesGolden) {
+  auto ck = OpenCheckpoint(kTinyDir.string());
+  ASSERT_TRUE(ck.ok()) << ck.status().ToString();
+  const fs::path dir = TempDir("tiny");
+  const fs::path path = dir / "mamba1-tiny-F32.gguf";
+  GgufExportOptions opts;
+  opts.name = "Mamba1 Tiny";
+  ASSERT_TRUE(WriteMambaGguf(*ck, path.string(), opts).ok());
+
+  auto gguf = LoadGgufFile(path.string());
+  ASSERT_TRUE(gguf.ok()) << gguf.status().ToString();
+  EXPECT_EQ(*gguf->GetString("general.architecture"), "mamba");
+  EXPECT_EQ(*gguf->GetUInt("mamba.ssm.inner_size"), 128u);
+  EXPECT_EQ(gguf->tensors.Find("blk.0.ssm_conv1d.weight")->shape, (std::vector<int64_t>{128, 4}));
+  EXPECT_EQ(gguf->tensors.Find("output.weight"), nullptr);
+  const TensorView* a = gguf->tensors.Find("blk.1.ssm_a");
+  ASSERT_NE(a, nullptr);
+  EXPECT_LT(reinterpret_cast<const float*>(a->data)[0], 0.0f);
+
+  // The file alone, and a directory holding only it.
+  for (const fs::path& p : {path, dir}) {
+    auto model = Model::Load(p.string());
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    EXPECT_NE((*model)->checkpoint().gguf, nullptr);
+    EXPECT_TRUE((*model)->config().tie_embeddings);
+    EXPECT_EQ((*model)->config().vocab_padded, 256);
+    const double worst = CheckAgainstGolden(**model, kTinyDir / "golden/f32");
+    std::printf("[gguf] exported mamba1-tiny F32 GGUF: worst |logit err| = %.6g\n", worst);
+  }
+  fs::remove_all(dir);
+}
+
+TEST(GgufModelTest, DirectoryWithTwoGgufsIsAnError) {
+  const fs::path dir = TempDir("two");
+  std::ofstream(dir / "a.gguf") << "x";
+  std::ofstream(dir / "b.gguf") << "x";
+  auto model = Model::Load(dir.string());
+  ASSERT_FALSE(model.ok());
+  EXPECT_NE(model.status().message().find("2 .gguf files"), std::string::npos)
+      << model.status().message();
+  fs::remove_all(dir);
+}
+
+TEST(GgufModelTest, NameMapping) {
+  EXPECT_EQ(GgufToCheckpointName("token_embd.weight"), "backbone.embedding.weight");
+  EXPECT_EQ(GgufToCheckpointName("blk.12.ssm_a"), "backbone.layers.12.mixer.A");
+  EXPECT_EQ(GgufToCheckpointName("blk.0.attn_norm.weight"), "backbone.layers.0.norm.weight");
+  EXPECT_EQ(GgufToCheckpointName("blk.0.ssm_conv1d.bias"), "backbone.layers.0.mixer.conv1d.bias");
+  EXPECT_EQ(GgufToCheckpointName("blk.01.ssm_a"), "");
+  EXPECT_EQ(GgufToCheckpointName("blk.x.ssm_a"), "");
+  EXPECT_EQ(GgufToCheckpointName("blk.0.attn_q.weight"), "");
+}
+
+class SharedGgufTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!fs::exists(kSharedF16)) {
+      GTEST_SKIP() << kSharedF16 << " not present (shared GGUF test data)";
+    }
+  }
+};
+
+TEST_F(SharedGgufTest, F16MetadataAndTensorsMatchManifest) {
+  auto g = LoadGgufFile(kSharedF16.string());
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  const nlohmann::json manifest = testing::ReadJson(kSharedGguf / "manifest.json");
+  const auto& entry = manifest["gguf_files"]["mamba1-neox256-F16.gguf"];
+  EXPECT_EQ(g->version, entry["gguf_version"].get<uint32_t>());
+  EXPECT_EQ(g->alignment, entry["alignment"].get<uint64_t>());
+  // Metadata: every scalar value as in the manifest, arrays by element type, length and head.
+  for (const auto& [key, want] : entry["kv"].items()) {
+    SCOPED_TRACE(key);
+    const GgufValue* v = g->Find(key);
+    ASSERT_NE(v, nullptr);
+    if (want.is_string()) {
+      EXPECT_EQ(*g->GetString(key), want.get<std::string>());
+    } else if (want.is_boolean()) {
+      EXPECT_EQ(*g->GetBool(key), want.get<bool>());
+    } else if (want.is_number_float()) {
+      EXPECT_EQ(*g->GetFloat(key), want.get<double>());
+    } else if (want.is_number_integer()) {
+      EXPECT_EQ(*g->GetUInt(key), want.get<uint64_t>());
+      EXPECT_EQ(v->type, GgufType::kU32);
+    } else {
+      ASSERT_EQ(v->type, GgufType::kArray);
+      EXPECT_EQ(GgufTypeName(v->elem_type), want["array_of"].get<std::string>());
+      EXPECT_EQ(v->array.size(), want["n"].get<size_t>());
+      for (size_t i = 0; i < want["first"].size(); ++i) {
+        if (v->elem_type == GgufType::kString) {
+          EXPECT_EQ(v->array[i].str, want["first"][i].get<std::string>());
+        } else {
+          EXPECT_EQ(v->array[i].i, want["first"][i].get<int64_t>());
+        }
+      }
+    }
+  }
+  EXPECT_EQ(g->metadata.size(), entry["kv"].size());
+  // Tensors: name, type, ne, byte size and offset, in file order.
+  const auto& tensors = entry["tensors"];
+  ASSERT_EQ(g->tensor_infos.size(), tensors.size());
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const GgufTensorInfo& t = g->tensor_infos[i];
+    SCOPED_TRACE(t.name);
+    EXPECT_EQ(t.name, tensors[i]["name"].get<std::string>());
+    EXPECT_EQ(GgmlTypeName(t.ggml_type), tensors[i]["type"].get<std::string>());
+    EXPECT_EQ(t.ne, tensors[i]["ne"].get<std::vector<int64_t>>());
+    EXPECT_EQ(g->data_offset + t.offset, tensors[i]["data_offset"].get<uint64_t>());
+    EXPECT_EQ(g->tensors.Find(t.name)->nbytes, tensors[i]["n_bytes"].get<size_t>());
+  }
+  // The config the model is built from.
+  auto c = GgufModelConfig(*g);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->d_model, 256);
+  EXPECT_EQ(c->n_layer, 2);
+  EXPECT_EQ(c->d_inner, 512);
+  EXPECT_EQ(c->d_state, 16);
+  EXPECT_EQ(c->d_conv, 4);
+  EXPECT_EQ(c->dt_rank, 16);
+  EXPECT_EQ(c->vocab_padded, 50280);
+  EXPECT_TRUE(c->tie_embeddings);
+  EXPECT_TRUE(c->conv_bias);
+  EXPECT_FLOAT_EQ(static_cast<float>(c->norm_eps), 1e-5f);
+}
+
+TEST_F(SharedGgufTest, F16LogitsMatchFloat64Reference) {
+  auto model = Model::Load(kSharedF16.string());
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  const double worst = CheckAgainstGolden(**model, kSharedGguf / "golden_gguf");
+  std::printf("[gguf] llama.cpp F16 GGUF vs golden_gguf: worst |logit err| = %.6g\n", worst);
+  RecordProperty("worst_logit_err", std::to_string(worst));
+}
+
+// Our writer, given the F16 file's own metadata and tensors in its order, reproduces the
+// converter's file byte for byte.
+TEST_F(SharedGgufTest, WriterReproducesConverterFile) {
+  auto g = LoadGgufFile(kSharedF16.string());
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  std::vector<TensorView> tensors;
+  for (const GgufTensorInfo& t : g->tensor_infos) tensors.push_back(*g->tensors.Find(t.name));
+  const fs::path dir = TempDir("rewrite");
+  const fs::path out = dir / "copy.gguf";
+  ASSERT_TRUE(WriteGguf(out.string(), g->metadata, tensors, g->alignment).ok());
+  auto copy = MappedFile::Open(out.string());
+  ASSERT_TRUE(copy.ok());
+  ASSERT_EQ((*copy)->size(), g->file->size());
+  EXPECT_EQ(std::memcmp((*copy)->data(), g->file->data(), g->file->size()), 0);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace mamba
