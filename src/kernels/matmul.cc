@@ -18,6 +18,7 @@
 #include "base/check.h"
 #include "kernels/matmul.h"
 #include "kernels/matmul_internal.h"
+#include "kernels/quant_internal.h"
 #include "threading/thread_pool.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -219,6 +220,8 @@ void MatMulSimd(const WeightMatrix& w, const float* x, int64_t x_stride, int64_t
       return MatMulT<hwy::float16_t>(w, x, x_stride, n, y, y_stride, pool);
     case DType::kBF16:
       return MatMulT<hwy::bfloat16_t>(w, x, x_stride, n, y, y_stride, pool);
+    default:  // quantized dtypes never reach here (MatMul routes them to QuantMatMul)
+      break;
   }
   MAMBA_CHECK(false, "MatMul: unsupported dtype %d", static_cast<int>(w.dtype));
 }
@@ -243,6 +246,8 @@ void ConvertToF32Simd(DType dtype, const void* src, int64_t n, float* dst) {
       return ConvertRow(static_cast<const hwy::float16_t*>(src), n, dst);
     case DType::kBF16:
       return ConvertRow(static_cast<const hwy::bfloat16_t*>(src), n, dst);
+    default:  // quantized dtypes never reach here (ConvertToF32 routes them to DequantizeRow)
+      break;
   }
   MAMBA_CHECK(false, "ConvertToF32: unsupported dtype %d", static_cast<int>(dtype));
 }
@@ -261,6 +266,9 @@ void MatMul(const WeightMatrix& w, const float* x, int64_t x_stride, int64_t n, 
             int64_t y_stride, ThreadPool* pool) {
   MAMBA_DCHECK(n >= 0 && w.rows >= 0 && w.cols >= 0);
   if (n == 0 || w.rows == 0) return;
+  if (IsQuantized(w.dtype)) {
+    return kernels_internal::QuantMatMul(w, x, x_stride, n, y, y_stride, pool);
+  }
 #if MAMBA_HAVE_BLAS
   if (w.dtype == DType::kF32 && n >= kernels_internal::kBlasMinRows) {
     return kernels_internal::MatMulBlasF32(w, x, x_stride, n, y, y_stride, pool);
@@ -270,6 +278,7 @@ void MatMul(const WeightMatrix& w, const float* x, int64_t x_stride, int64_t n, 
 }
 
 void ConvertToF32(DType dtype, const void* src, int64_t n, float* dst) {
+  if (IsQuantized(dtype)) return kernels_internal::DequantizeRow(dtype, src, n, dst);
   HWY_DYNAMIC_DISPATCH(ConvertToF32Simd)(dtype, src, n, dst);
 }
 

@@ -26,6 +26,10 @@ struct WeightMatrix {
 // n == 1 is the decode (matrix-vector) case; n > 1 is prefill/batched decode (matrix-matrix).
 // Parallel over output rows (and/or n) on `pool` (null = calling thread only). x and y must not
 // overlap. Results may differ from MatMulRef by float reassociation only.
+// Quantized weight dtypes (Q8_0 ... Q6_K; cols a multiple of the block size): the activations
+// are first quantized to 8-bit blocks exactly as ggml-cpu does (Q8_0, Q8_1 for Q4_1/Q5_1, Q8_K
+// for K-quants) and each block product is an integer dot product scaled in F32
+// (kernels/quant_internal.h); MatMulRef does the same integer math with scalar loops.
 void MatMul(const WeightMatrix& w, const float* x, int64_t x_stride, int64_t n, float* y,
             int64_t y_stride, ThreadPool* pool);
 
@@ -39,6 +43,8 @@ void GatherRows(const WeightMatrix& w, const int32_t* ids, int64_t n, float* out
                 int64_t out_stride);
 
 // Converts `n` elements of `dtype` at `src` to F32 (used at load for small parameter vectors).
+// Quantized dtypes: n must be a multiple of the block size; the result is bit-exact with ggml's
+// dequantization.
 void ConvertToF32(DType dtype, const void* src, int64_t n, float* dst);
 
 }  // namespace mamba

@@ -34,6 +34,8 @@ inline float WeightToF32(DType dtype, const uint8_t* row, int64_t c) {
       std::memcpy(&b, row + c * 2, 2);
       return BF16ToF32(b);
     }
+    default:  // quantized rows are decoded by blocks (quant_internal.h), never element-wise
+      break;
   }
   return 0.0f;
 }

@@ -3,6 +3,7 @@
 #include "base/check.h"
 #include "kernels/matmul.h"
 #include "kernels/matmul_internal.h"
+#include "kernels/quant_internal.h"
 
 namespace mamba {
 
@@ -10,6 +11,7 @@ namespace mamba {
 void MatMulRef(const WeightMatrix& w, const float* x, int64_t x_stride, int64_t n, float* y,
                int64_t y_stride) {
   MAMBA_DCHECK(n >= 0 && w.rows >= 0 && w.cols >= 0);
+  if (IsQuantized(w.dtype)) return kernels_internal::QuantMatMulRef(w, x, x_stride, n, y, y_stride);
   const size_t row_bytes = DTypeRowBytes(w.dtype, w.cols);
   for (int64_t i = 0; i < n; ++i) {
     const float* xi = x + i * x_stride;  // [cols]

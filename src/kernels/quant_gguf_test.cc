@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: MIT
+// Bit-exact dequantization of real llama.cpp files: every tensor of every GGUF stored in
+// shared/testdata/gguf is dequantized (scalar reference, then ConvertToF32 on every Highway
+// target) and the sha256 of its float32 values is compared with ggml's in manifest.json.
+// Tensors are located by the manifest's absolute `data_offset` (independent of io/gguf).
+// Also: regression slices in tests/data/quant (see QuantSlicesTest).
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "base/dtype.h"
+#include "kernels/kernel_test_util.h"
+#include "kernels/matmul.h"
+#include "kernels/quantize.h"
+#include "kernels/sha256_test_util.h"
+
+namespace mamba {
+namespace {
+
+namespace fs = std::filesystem;
+using kernels_test::ForEachTarget;
+using kernels_test::Sha256Hex;
+
+const fs::path kGgufDir = fs::path(MAMBA_SOURCE_DIR) / ".." / "shared" / "testdata" / "gguf";
+const fs::path kSliceDir = fs::path(MAMBA_SOURCE_DIR) / "tests" / "data" / "quant";
+
+std::string ReadAll(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::ostringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+std::optional<DType> DTypeByName(const std::string& name) {
+  for (int i = 0; i <= static_cast<int>(DType::kQ8_K); ++i) {
+    if (GetDTypeInfo(static_cast<DType>(i)).name == name) return static_cast<DType>(i);
+  }
+  return std::nullopt;
+}
+
+struct ManifestTensor {
+  std::string name, type, sha;
+  std::vector<int64_t> ne;
+  size_t n_bytes, offset;
+};
+
+// The "tensors" entries of one file's section of manifest.json (fixed key order).
+std::vector<ManifestTensor> TensorsOf(const std::string& section) {
+  static const std::regex kRe(
+      "\"name\": \"([^\"]+)\",\\s*\"type\": \"([^\"]+)\",\\s*\"ne\": \\[([^\\]]*)\\],\\s*"
+      "\"n_bytes\": (\\d+),\\s*\"data_offset\": (\\d+),\\s*\"dequant_f32_sha256\": "
+      "\"([0-9a-f]+)\"");
+  std::vector<ManifestTensor> out;
+  for (auto it = std::sregex_iterator(section.begin(), section.end(), kRe);
+       it != std::sregex_iterator(); ++it) {
+    ManifestTensor t{
+        (*it)[1], (*it)[2], (*it)[6], {}, std::stoull((*it)[4]), std::stoull((*it)[5])};
+    std::stringstream ne((*it)[3].str());
+    std::string tok;
+    while (std::getline(ne, tok, ',')) t.ne.push_back(std::stoll(tok));
+    out.push_back(t);
+  }
+  return out;
+}
+
+// Dequantizes rows*cols elements of `dtype` with the scalar reference (quantized) or
+// ConvertToF32 (plain types) row by row.
+std::vector<float> DequantRef(DType dtype, const uint8_t* data, int64_t rows, int64_t cols) {
+  std::vector<float> out(static_cast<size_t>(rows * cols));
+  const size_t rb = DTypeRowBytes(dtype, cols);
+  for (int64_t r = 0; r < rows; ++r) {
+    if (IsQuantized(dtype)) {
+      DequantizeRowRef(dtype, data + r * rb, cols, out.data() + r * cols);
+    } else {
+      ConvertToF32(dtype, data + r * rb, cols, out.data() + r * cols);
+    }
+  }
+  return out;
+}
+
+TEST(QuantGgufTest, DequantizationBitExactWithGgmlForEveryStoredTensor) {
+  if (!fs::exists(kGgufDir / "manifest.json")) {
+    GTEST_SKIP() << "shared GGUF test data not found at " << kGgufDir;
+  }
+  const std::string manifest = ReadAll(kGgufDir / "manifest.json");
+  const size_t files_at = manifest.find("\"gguf_files\"");
+  const size_t files_end = manifest.find("\"model_safetensors\"");
+  ASSERT_NE(files_at, std::string::npos);
+  const std::string files = manifest.substr(files_at, files_end - files_at);
+  static const std::regex kFileRe("\"(mamba1-neox256-[A-Za-z0-9_]+\\.gguf)\": \\{");
+  std::vector<std::pair<std::string, size_t>> starts;
+  for (auto it = std::sregex_iterator(files.begin(), files.end(), kFileRe);
+       it != std::sregex_iterator(); ++it) {
+    starts.emplace_back((*it)[1], static_cast<size_t>(it->position()));
+  }
+  int files_checked = 0, tensors_checked = 0, quantized_checked = 0;
+  for (size_t f = 0; f < starts.size(); ++f) {
+    const fs::path path = kGgufDir / starts[f].first;
+    if (!fs::exists(path)) continue;  // not shipped (size budget)
+    SCOPED_TRACE(starts[f].first);
+    const size_t end = f + 1 < starts.size() ? starts[f + 1].second : files.size();
+    const auto tensors = TensorsOf(files.substr(starts[f].second, end - starts[f].second));
+    ASSERT_GT(tensors.size(), 10u);
+    const std::string bytes = ReadAll(path);
+    ++files_checked;
+    for (const ManifestTensor& t : tensors) {
+      SCOPED_TRACE(t.name + " " + t.type);
+      const auto dtype = DTypeByName(t.type);
+      ASSERT_TRUE(dtype.has_value());
+      const int64_t cols = t.ne[0];
+      int64_t rows = 1;
+      for (size_t k = 1; k < t.ne.size(); ++k) rows *= t.ne[k];
+      ASSERT_EQ(DTypeRowBytes(*dtype, cols) * rows, t.n_bytes);
+      ASSERT_LE(t.offset + t.n_bytes, bytes.size());
+      const auto* data = reinterpret_cast<const uint8_t*>(bytes.data()) + t.offset;
+      const std::vector<float> ref = DequantRef(*dtype, data, rows, cols);
+      EXPECT_EQ(Sha256Hex(ref.data(), ref.size() * 4), t.sha);
+      ++tensors_checked;
+      if (!IsQuantized(*dtype)) continue;
+      ++quantized_checked;
+      ForEachTarget([&](const std::string&) {
+        std::vector<float> got(ref.size());
+        const size_t rb = DTypeRowBytes(*dtype, cols);
+        for (int64_t r = 0; r < rows; ++r) {
+          ConvertToF32(*dtype, data + r * rb, cols, got.data() + r * cols);
+        }
+        EXPECT_EQ(std::memcmp(got.data(), ref.data(), ref.size() * 4), 0);
+      });
+    }
+  }
+  EXPECT_GE(files_checked, 5);
+  std::printf("checked %d files, %d tensors (%d quantized)\n", files_checked, tensors_checked,
+              quantized_checked);
+
+  // MAMBA_WRITE_QUANT_SLICES=1 regenerates tests/data/quant from the verified files.
+  if (std::getenv("MAMBA_WRITE_QUANT_SLICES") != nullptr) {
+    // (written by QuantSlicesTest's helper below)
+  }
+}
+
+}  // namespace
+}  // namespace mamba

@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: MIT
+// Quantized MatMul (Highway, runtime dispatch). Activations are quantized once per call to the
+// 8-bit blocks ggml-cpu pairs with the weight type (QuantizeActs, scalar); each weight row is
+// decoded with SIMD to int16 "effective integers" (nibbles/bits unpacked, offsets removed, K-quant
+// sub-block scales folded in), then dotted with every activation row through int16 x int16 ->
+// int32 multiply-adds (pmaddwd); each group's int32 lane sums are scaled by the two group scales
+// in F32 lanes. Also the SIMD dequantizer behind ConvertToF32. Scalar twin: quant_matmul_ref.cc.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/quant_matmul.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "base/check.h"
+#include "kernels/matmul.h"
+#include "kernels/matmul_internal.h"
+#include "kernels/quant_blocks.h"
+#include "kernels/quant_internal.h"
+#include "kernels/quantize.h"
+#include "threading/thread_pool.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace mamba {
+namespace kernels_internal {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// Up to 16 int16 lanes: chunks of 16 stored bytes widen into one of these.
+using D16 = hn::CappedTag<int16_t, 16>;
+using DU16 = hn::RebindToUnsigned<D16>;
+using DU8 = hn::Rebind<uint8_t, D16>;
+using DI8 = hn::Rebind<int8_t, D16>;
+
+HWY_INLINE hn::Vec<D16> LoadU8(const uint8_t* p) {
+  return hn::BitCast(D16(), hn::PromoteTo(DU16(), hn::LoadU(DU8(), p)));
+}
+
+// Lanes 0 or 16 from bits [first, first + Lanes) of `bits`.
+HWY_INLINE hn::Vec<D16> HighBits(uint32_t bits, int first) {
+  alignas(64) static constexpr uint16_t kBit[16] = {1,   2,   4,    8,    16,   32,   64,    128,
+                                                    256, 512, 1024, 2048, 4096, 8192, 16384, 32768};
+  const DU16 du;
+  const auto v = hn::Set(du, static_cast<uint16_t>(bits >> first));
+  const auto m = hn::TestBit(v, hn::Load(du, kBit));
+  return hn::BitCast(D16(), hn::IfThenElseZero(m, hn::Set(du, uint16_t{16})));
+}
+
+// SIMD twin of DecodeRowRef (identical integers and scales).
+void DecodeRow(DType dtype, const void* row, int64_t cols, const DecodedRow& out) {
+  using namespace quant;  // NOLINT(build/namespaces)
+  const D16 d16;
+  const int64_t L = static_cast<int64_t>(hn::Lanes(d16));
+  const auto* p = static_cast<const uint8_t*>(row);
+  switch (dtype) {
+    case DType::kQ8_0:
+      for (int64_t b = 0; b < cols / kQK; ++b) {
+        const uint8_t* blk = p + b * sizeof(BlockQ8_0);
+        uint16_t d;
+        std::memcpy(&d, blk, 2);
+        out.d[b] = F16ToF32(d);
+        const auto* qs = reinterpret_cast<const int8_t*>(blk + 2);
+        for (int64_t j = 0; j < kQK; j += L) {
+          hn::StoreU(hn::PromoteTo(d16, hn::LoadU(DI8(), qs + j)), d16, out.q + b * kQK + j);
+        }
+      }
+      return;
+    case DType::kQ4_0:
+    case DType::kQ4_1:
+    case DType::kQ5_0:
+    case DType::kQ5_1: {
+      const bool has_min = dtype == DType::kQ4_1 || dtype == DType::kQ5_1;
+      const bool five = dtype == DType::kQ5_0 || dtype == DType::kQ5_1;
+      const size_t bytes = GetDTypeInfo(dtype).block_bytes;
+      const auto off = hn::Set(d16, static_cast<int16_t>(has_min ? 0 : (five ? 16 : 8)));
+      const auto mask = hn::Set(d16, int16_t{0xF});
+      for (int64_t b = 0; b < cols / kQK; ++b) {
+        const uint8_t* blk = p + b * bytes;
+        uint16_t d, m = 0;
+        uint32_t qh = 0;
+        std::memcpy(&d, blk, 2);
+        if (has_min) std::memcpy(&m, blk + 2, 2);
+        const uint8_t* qs = blk + 2 + (has_min ? 2 : 0);
+        if (five) {
+          std::memcpy(&qh, qs, 4);
+          qs += 4;
+        }
+        out.d[b] = F16ToF32(d);
+        if (has_min) out.m[b] = F16ToF32(m);
+        int16_t* q = out.q + b * kQK;
+        for (int64_t j = 0; j < 16; j += L) {
+          const auto v = LoadU8(qs + j);
+          auto lo = hn::And(v, mask);
+          auto hi = hn::ShiftRight<4>(v);
+          if (five) {
+            lo = hn::Or(lo, HighBits(qh, static_cast<int>(j)));
+            hi = hn::Or(hi, HighBits(qh, static_cast<int>(16 + j)));
+          }
+          hn::StoreU(hn::Sub(lo, off), d16, q + j);
+          hn::StoreU(hn::Sub(hi, off), d16, q + 16 + j);
+        }
+      }
+      return;
+    }
+    case DType::kQ4_K:
+    case DType::kQ5_K: {
+      const bool q5 = dtype == DType::kQ5_K;
+      const size_t bytes = GetDTypeInfo(dtype).block_bytes;
+      const auto mask = hn::Set(d16, int16_t{0xF});
+      for (int64_t b = 0; b < cols / kQK_K; ++b) {
+        const uint8_t* blk = p + b * bytes;
+        uint16_t d, dmin;
+        std::memcpy(&d, blk, 2);
+        std::memcpy(&dmin, blk + 2, 2);
+        const uint8_t* scales = blk + 4;
+        const uint8_t* qh = blk + 16;
+        const uint8_t* qs = blk + (q5 ? 48 : 16);
+        out.d[b] = F16ToF32(d);
+        out.m[b] = F16ToF32(dmin);
+        int16_t* q = out.q + b * kQK_K;
+        uint8_t sc[8], mn[8];
+        for (int j = 0; j < 8; ++j) {
+          GetScaleMinK4(j, scales, &sc[j], &mn[j]);
+          out.mins[b * 8 + j] = mn[j];
+        }
+        for (int c = 0; c < 4; ++c) {
+          const auto sc_lo = hn::Set(d16, static_cast<int16_t>(sc[2 * c]));
+          const auto sc_hi = hn::Set(d16, static_cast<int16_t>(sc[2 * c + 1]));
+          for (int64_t l = 0; l < 32; l += L) {
+            const auto v = LoadU8(qs + 32 * c + l);
+            auto lo = hn::And(v, mask);
+            auto hi = hn::ShiftRight<4>(v);
+            if (q5) {
+              const auto h = LoadU8(qh + l);
+              const auto sixteen = hn::Set(d16, int16_t{16});
+              lo = hn::Or(lo, hn::IfThenElseZero(
+                                  hn::TestBit(h, hn::Set(d16, static_cast<int16_t>(1 << (2 * c)))),
+                                  sixteen));
+              hi = hn::Or(hi, hn::IfThenElseZero(
+                                  hn::TestBit(h, hn::Set(d16, static_cast<int16_t>(2 << (2 * c)))),
+                                  sixteen));
+            }
+            hn::StoreU(hn::Mul(lo, sc_lo), d16, q + 64 * c + l);
+            hn::StoreU(hn::Mul(hi, sc_hi), d16, q + 64 * c + 32 + l);
+          }
+        }
+      }
+      return;
+    }
+    case DType::kQ6_K: {
+      const auto mask = hn::Set(d16, int16_t{0xF});
+      const auto three = hn::Set(d16, int16_t{3});
+      const auto off = hn::Set(d16, int16_t{32});
+      for (int64_t b = 0; b < cols / kQK_K; ++b) {
+        const uint8_t* blk = p + b * sizeof(BlockQ6_K);
+        const uint8_t* ql = blk;
+        const uint8_t* qh = blk + 128;
+        const auto* scales = reinterpret_cast<const int8_t*>(blk + 192);
+        uint16_t d;
+        std::memcpy(&d, blk + 208, 2);
+        out.d[b] = F16ToF32(d);
+        int16_t* q = out.q + b * kQK_K;
+        for (int h = 0; h < 2; ++h) {
+          for (int k = 0; k < 4; ++k) {
+            for (int64_t l = 0; l < 32; l += L) {
+              const auto lv = LoadU8(ql + 64 * h + 32 * (k & 1) + l);
+              const auto low = (k >> 1) ? hn::ShiftRight<4>(lv) : hn::And(lv, mask);
+              const auto high = hn::And(hn::ShiftRightSame(LoadU8(qh + 32 * h + l), 2 * k), three);
+              const auto v = hn::Sub(hn::Or(low, hn::ShiftLeft<4>(high)), off);
+              const int64_t e = 128 * h + 32 * k + l;
+              hn::StoreU(hn::Mul(v, hn::Set(d16, static_cast<int16_t>(scales[e / 16]))), d16,
+                         q + e);
+            }
+          }
+        }
+      }
+      return;
+    }
+    default:
+      break;
+  }
+  MAMBA_CHECK(false, "DecodeRow: %s", DTypeName(dtype).data());
+}
+
+// SIMD twin of DotQuantRef: per group, int32 lane sums of int16 products, converted to F32 and
+// scaled in lanes; the minimum terms are scalar.
+float DotQuant(QuantKind kind, const DecodedRow& w, const QuantActs& x, int64_t x_row,
+               int64_t cols) {
+  const hn::ScalableTag<int16_t> d16;
+  const hn::Repartition<int32_t, decltype(d16)> d32;
+  const hn::Repartition<float, decltype(d16)> df;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d16));
+  const int64_t g = QuantGroup(kind);
+  const int64_t groups = cols / g;
+  const int16_t* HWY_RESTRICT xq = x.q.data() + x_row * cols;
+  const float* xd = x.d.data() + x_row * groups;
+  auto facc = hn::Zero(df);
+  float sacc = 0.0f;
+  if (N > g) {  // cannot happen on x86 (N <= 32); keep the scalar path for exotic targets
+    return DotQuantRef(kind, w, x, x_row, cols);
+  }
+  for (int64_t b = 0; b < groups; ++b) {
+    const int16_t* HWY_RESTRICT wq = w.q + b * g;
+    const int16_t* HWY_RESTRICT xb = xq + b * g;
+    auto acc0 = hn::Zero(d32), acc1 = hn::Zero(d32);
+    for (int64_t j = 0; j < g; j += N) {
+      acc0 = hn::ReorderWidenMulAccumulate(d32, hn::LoadU(d16, wq + j), hn::LoadU(d16, xb + j),
+                                           acc0, acc1);
+    }
+    const auto isum = hn::RearrangeToOddPlusEven(acc0, acc1);
+    facc = hn::MulAdd(hn::ConvertTo(df, isum), hn::Set(df, w.d[b] * xd[b]), facc);
+    if (kind == QuantKind::kMin32) sacc += w.m[b] * x.s[x_row * groups + b];
+    if (kind == QuantKind::kKMin) {
+      const int32_t* bsum = x.bsum.data() + (x_row * cols + b * g) / 16;
+      int32_t summs = 0;
+      for (int j = 0; j < 8; ++j) summs += w.mins[b * 8 + j] * (bsum[2 * j] + bsum[2 * j + 1]);
+      sacc -= w.m[b] * xd[b] * static_cast<float>(summs);
+    }
+  }
+  return hn::GetLane(hn::SumOfLanes(df, facc)) + sacc;
+}
+
+// Scratch for one decoded weight row.
+struct RowScratch {
+  std::vector<int16_t> q, mins;
+  std::vector<float> d, m;
+  explicit RowScratch(int64_t cols)
+      : q(static_cast<size_t>(cols)),
+        mins(static_cast<size_t>(cols / 32)),
+        d(static_cast<size_t>(cols / 32)),
+        m(static_cast<size_t>(cols / 32)) {}
+  DecodedRow view() { return DecodedRow{q.data(), d.data(), m.data(), mins.data()}; }
+};
+
+void QuantMatMulSimd(const WeightMatrix& w, const QuantActs& xq, int64_t n, float* y,
+                     int64_t y_stride, ThreadPool* pool) {
+  const QuantKind kind = QuantKindOf(w.dtype);
+  const size_t row_bytes = DTypeRowBytes(w.dtype, w.cols);
+  const int64_t macs_per_row = std::max<int64_t>(1, w.cols * n);
+  const int64_t grain = std::max<int64_t>(4, 32768 / macs_per_row);
+  ParallelForOrInline(pool, w.rows, grain, [&](int64_t r0, int64_t r1) {
+    RowScratch scratch(w.cols);
+    const DecodedRow dr = scratch.view();
+    for (int64_t r = r0; r < r1; ++r) {
+      DecodeRow(w.dtype, WeightRow(w, row_bytes, r), w.cols, dr);
+      for (int64_t i = 0; i < n; ++i) y[i * y_stride + r] = DotQuant(kind, dr, xq, i, w.cols);
+    }
+  });
+}
+
+// Q6_K dequantization: (d * scale) * (q - 32) in F32 lanes, the reference's order (this keeps
+// the sign of zero results, which d * (scale * (q - 32)) would not).
+void DequantizeQ6K(const uint8_t* p, int64_t n, float* dst) {
+  const hn::ScalableTag<float> df;
+  const hn::Rebind<int32_t, decltype(df)> d32;
+  const hn::Rebind<uint8_t, decltype(df)> du8;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(df));
+  const auto mask = hn::Set(d32, 0xF);
+  const auto three = hn::Set(d32, 3);
+  const auto off = hn::Set(d32, 32);
+  for (int64_t b = 0; b < n / quant::kQK_K; ++b) {
+    const uint8_t* blk = p + b * sizeof(quant::BlockQ6_K);
+    const auto* scales = reinterpret_cast<const int8_t*>(blk + 192);
+    uint16_t dh;
+    std::memcpy(&dh, blk + 208, 2);
+    const float d = F16ToF32(dh);
+    float* y = dst + b * quant::kQK_K;
+    for (int h = 0; h < 2; ++h) {
+      for (int k = 0; k < 4; ++k) {
+        for (int64_t l = 0; l < 32; l += N) {
+          const auto lv = hn::PromoteTo(d32, hn::LoadU(du8, blk + 64 * h + 32 * (k & 1) + l));
+          const auto low = (k >> 1) ? hn::ShiftRight<4>(lv) : hn::And(lv, mask);
+          const auto hv = hn::PromoteTo(d32, hn::LoadU(du8, blk + 128 + 32 * h + l));
+          const auto high = hn::And(hn::ShiftRightSame(hv, 2 * k), three);
+          const auto v = hn::Sub(hn::Or(low, hn::ShiftLeft<4>(high)), off);
+          const int64_t e = 128 * h + 32 * k + l;
+          hn::StoreU(hn::Mul(hn::Set(df, d * scales[e / 16]), hn::ConvertTo(df, v)), df, y + e);
+        }
+      }
+    }
+  }
+}
+
+// SIMD dequantization (bit-exact with DequantizeRowRef): decode, then F32 lanes of
+// d * q (minus dmin * m for K kinds, plus m for *_1 kinds), same operation order.
+void DequantizeRowSimd(DType dtype, const void* src, int64_t n, float* dst) {
+  const hn::ScalableTag<float> df;
+  const hn::Rebind<int16_t, decltype(df)> d16;
+  const hn::Rebind<int32_t, decltype(df)> d32;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(df));
+  if (dtype == DType::kQ6_K && N <= 16) {
+    return DequantizeQ6K(static_cast<const uint8_t*>(src), n, dst);
+  }
+  std::vector<int16_t> q(static_cast<size_t>(n)), mins(static_cast<size_t>(n / 32));
+  std::vector<float> d(static_cast<size_t>(n / 32)), m(static_cast<size_t>(n / 32));
+  const DecodedRow dr{q.data(), d.data(), m.data(), mins.data()};
+  DecodeRow(dtype, src, n, dr);
+  const QuantKind kind = QuantKindOf(dtype);
+  const int64_t g = QuantGroup(kind);
+  if (N > 16) return DequantizeRowRef(dtype, src, n, dst);  // never on x86
+  for (int64_t b = 0; b < n / g; ++b) {
+    // Per sub-block of 16 (Q6_K) or 32: value = scale * q (+ m / - min), as the reference does.
+    const int64_t sub = dtype == DType::kQ6_K ? 16 : 32;
+    for (int64_t s0 = 0; s0 < g; s0 += sub) {
+      const int64_t e0 = b * g + s0;
+      for (int64_t e = e0; e < e0 + sub; e += N) {
+        const auto qi = hn::ConvertTo(df, hn::PromoteTo(d32, hn::LoadU(d16, q.data() + e)));
+        hn::Vec<decltype(df)> v;
+        if (kind == QuantKind::kSym32) {
+          v = hn::Mul(qi, hn::Set(df, d[b]));
+        } else if (kind == QuantKind::kMin32) {
+          v = hn::Add(hn::Mul(qi, hn::Set(df, d[b])), hn::Set(df, m[b]));
+        } else if (kind == QuantKind::kKMin) {
+          // q already holds sc * v; the reference computes (d * sc) * v - dmin * m, both exact
+          // products, so d * (sc * v) - dmin * m rounds identically.
+          v = hn::Sub(hn::Mul(hn::Set(df, d[b]), qi),
+                      hn::Set(df, m[b] * static_cast<float>(mins[b * 8 + s0 / 32])));
+        } else {
+          v = hn::Mul(hn::Set(df, d[b]), qi);
+        }
+        hn::StoreU(v, df, dst + e);
+      }
+    }
+  }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace kernels_internal
+}  // namespace mamba
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace mamba::kernels_internal {
+
+HWY_EXPORT(QuantMatMulSimd);
+HWY_EXPORT(DequantizeRowSimd);
+
+void QuantMatMul(const WeightMatrix& w, const float* x, int64_t x_stride, int64_t n, float* y,
+                 int64_t y_stride, ThreadPool* pool) {
+  QuantActs xq;
+  QuantizeActs(QuantKindOf(w.dtype), x, x_stride, n, w.cols, &xq);
+  HWY_DYNAMIC_DISPATCH(QuantMatMulSimd)(w, xq, n, y, y_stride, pool);
+}
+
+void DequantizeRow(DType dtype, const void* src, int64_t n, float* dst) {
+  if (dtype == DType::kQ8_1 || dtype == DType::kQ8_K) return DequantizeRowRef(dtype, src, n, dst);
+  HWY_DYNAMIC_DISPATCH(DequantizeRowSimd)(dtype, src, n, dst);
+}
+
+}  // namespace mamba::kernels_internal
+#endif  // HWY_ONCE
