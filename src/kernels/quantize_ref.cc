@@ -218,15 +218,45 @@ void QuantQ5_K(const float* x, BlockQ5_K* b) {
   }
 }
 
+// Best scale for x[0, 16) ~ scale * q, q in [-32, 31]: tries iscales around 32 / (signed max)
+// and refits the scale by least squares for each assignment; lowest squared error wins.
+float FitScaleQ6(const float* x) {
+  float amax, max;
+  SignedAbsMax(x, 16, &amax, &max);
+  if (amax == 0.0f) return 0.0f;
+  float best_scale = max / -32.0f;
+  double best_err = DBL_MAX;
+  for (int step = -9; step <= 9; ++step) {
+    const float iscale = -(32.0f + 0.1f * step) / max;
+    double sxq = 0, sqq = 0;
+    int q[16];
+    for (int l = 0; l < 16; ++l) {
+      q[l] = std::clamp(static_cast<int>(std::lround(iscale * x[l])), -32, 31);
+      sxq += static_cast<double>(x[l]) * q[l];
+      sqq += static_cast<double>(q[l]) * q[l];
+    }
+    if (sqq <= 0) continue;
+    const double scale = sxq / sqq;
+    double err = 0;
+    for (int l = 0; l < 16; ++l) {
+      const double e = scale * q[l] - x[l];
+      err += e * e;
+    }
+    if (err < best_err) {
+      best_err = err;
+      best_scale = static_cast<float>(scale);
+    }
+  }
+  return best_scale;
+}
+
 void QuantQ6_K(const float* x, BlockQ6_K* b) {
-  // Per 16-element sub-block: q in [-32, 31] with scale = (signed max) / -32, then the 16
-  // scales themselves as int8 times a super-block d; q refit to the rounded scale.
+  // Per 16-element sub-block: a least-squares scale for q in [-32, 31], then the 16 scales
+  // themselves as int8 times a super-block d; q refit to the rounded scale.
   float scales[16];
   float max_abs_scale = 0.0f, max_scale = 0.0f;
   for (int j = 0; j < 16; ++j) {
-    float amax, max;
-    SignedAbsMax(x + 16 * j, 16, &amax, &max);
-    scales[j] = max / -32.0f;
+    scales[j] = FitScaleQ6(x + 16 * j);
     if (std::fabs(scales[j]) > max_abs_scale) {
       max_abs_scale = std::fabs(scales[j]);
       max_scale = scales[j];
