@@ -106,6 +106,73 @@ std::vector<float> DequantRef(DType dtype, const uint8_t* data, int64_t rows, in
   return out;
 }
 
+// Regression slices: the first 4 rows of one real tensor per type, with the sha256 of their
+// dequantized float32 values as computed by this code right after the full-tensor check above
+// passed (ggml itself was not run on the slices). Regenerate with MAMBA_WRITE_QUANT_SLICES=1.
+struct Slice {
+  const char* file;
+  const char* tensor;
+};
+constexpr Slice kSlices[] = {
+    {"mamba1-neox256-Q8_0.gguf", "blk.0.ssm_in.weight"},
+    {"mamba1-neox256-Q4_0.gguf", "blk.0.ssm_in.weight"},
+    {"mamba1-neox256-Q5_1.gguf", "blk.0.ssm_out.weight"},
+    {"mamba1-neox256-Q4_K_M.gguf", "blk.0.ssm_in.weight"},
+    {"mamba1-neox256-Q5_K_M.gguf", "blk.1.ssm_x.weight"},
+    {"mamba1-neox256-Q4_K_M.gguf", "token_embd.weight"},
+};
+constexpr int64_t kSliceRows = 4;
+
+void WriteSlices(const std::string& manifest) {
+  fs::create_directories(kSliceDir);
+  std::ofstream index(kSliceDir / "slices.txt");
+  index << "# type cols rows raw-file sha256-of-dequantized-f32 (source: shared/testdata/gguf)\n";
+  for (const Slice& s : kSlices) {
+    const auto tensors = ManifestTensorsOf(manifest, s.file);
+    const ManifestTensor* t = Find(tensors, s.tensor);
+    ASSERT_NE(t, nullptr);
+    const DType dtype = *DTypeByName(t->type);
+    const int64_t cols = t->ne[0];
+    const std::string bytes = ReadAll(kGgufDir / s.file);
+    const size_t n = DTypeRowBytes(dtype, cols) * kSliceRows;
+    const std::string raw = bytes.substr(t->offset, n);
+    const std::string name = t->type + "_" + s.tensor + ".bin";
+    std::ofstream(kSliceDir / name, std::ios::binary).write(raw.data(), raw.size());
+    const auto deq =
+        DequantRef(dtype, reinterpret_cast<const uint8_t*>(raw.data()), kSliceRows, cols);
+    index << t->type << " " << cols << " " << kSliceRows << " " << name << " "
+          << Sha256Hex(deq.data(), deq.size() * 4) << "\n";
+  }
+}
+
+TEST(QuantSlicesTest, RecordedDequantizationOfRealBlocks) {
+  std::ifstream index(kSliceDir / "slices.txt");
+  ASSERT_TRUE(index.good()) << kSliceDir;
+  std::string line;
+  int checked = 0;
+  while (std::getline(index, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream ls(line);
+    std::string type, file, sha;
+    int64_t cols, rows;
+    ls >> type >> cols >> rows >> file >> sha;
+    SCOPED_TRACE(line);
+    const auto dtype = DTypeByName(type);
+    ASSERT_TRUE(dtype.has_value());
+    const std::string raw = ReadAll(kSliceDir / file);
+    ASSERT_EQ(raw.size(), DTypeRowBytes(*dtype, cols) * rows);
+    const auto* data = reinterpret_cast<const uint8_t*>(raw.data());
+    EXPECT_EQ(Sha256Hex(DequantRef(*dtype, data, rows, cols).data(), rows * cols * 4), sha);
+    ForEachTarget([&](const std::string&) {
+      std::vector<float> got(rows * cols);
+      ConvertToF32(*dtype, data, rows * cols, got.data());
+      EXPECT_EQ(Sha256Hex(got.data(), got.size() * 4), sha);
+    });
+    ++checked;
+  }
+  EXPECT_EQ(checked, 6);
+}
+
 TEST(QuantGgufTest, DequantizationBitExactWithGgmlForEveryStoredTensor) {
   if (!fs::exists(kGgufDir / "manifest.json")) {
     GTEST_SKIP() << "shared GGUF test data not found at " << kGgufDir;
@@ -157,6 +224,7 @@ TEST(QuantGgufTest, DequantizationBitExactWithGgmlForEveryStoredTensor) {
     }
   }
   EXPECT_GE(files_checked, 5);
+  if (std::getenv("MAMBA_WRITE_QUANT_SLICES") != nullptr && !HasFailure()) WriteSlices(manifest);
   std::printf("checked %d files, %d tensors (%d quantized)\n", files_checked, tensors_checked,
               quantized_checked);
 }
