@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: MIT
+// HttpServer on cpp-httplib: routes, body limit, JSON bodies for transport errors, chunked
+// streaming through a blocking provider that runs the handler's stream function once.
+#include "http_transport.h"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace mamba::server {
+
+std::string HttpRequest::Header(const std::string& name) const {
+  auto it = headers.find(name);
+  return it == headers.end() ? std::string() : it->second;
+}
+
+struct HttpServer::Impl {
+  HttpServerOptions options;
+  httplib::Server server;
+  int port = 0;
+};
+
+namespace {
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+HttpRequest Convert(const httplib::Request& req) {
+  HttpRequest r;
+  r.method = req.method;
+  r.path = req.path;
+  r.body = req.body;
+  for (const auto& [k, v] : req.headers) r.headers[Lower(k)] = v;
+  return r;
+}
+
+void Apply(HttpResponse response, httplib::Response& res) {
+  res.status = response.status;
+  for (const auto& [k, v] : response.headers) res.set_header(k, v);
+  if (!response.stream) {
+    res.set_content(response.body, response.content_type);
+    if (response.on_close) response.on_close();
+    return;
+  }
+  auto stream =
+      std::make_shared<std::function<void(const StreamWrite&)>>(std::move(response.stream));
+  res.set_chunked_content_provider(
+      response.content_type,
+      [stream](size_t, httplib::DataSink& sink) {
+        const StreamWrite write = [&sink](std::string_view data) {
+          return sink.write(data.data(), data.size());
+        };
+        (*stream)(write);
+        sink.done();
+        return true;
+      },
+      [on_close = std::move(response.on_close)](bool) {
+        if (on_close) on_close();
+      });
+}
+
+}  // namespace
+
+HttpServer::HttpServer(HttpServerOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  const int threads = std::max(impl_->options.threads, 2);
+  impl_->server.new_task_queue = [threads] {
+    return new httplib::ThreadPool(static_cast<size_t>(threads));
+  };
+  impl_->server.set_payload_max_length(impl_->options.max_body_bytes);
+  // Bodies for the errors httplib answers by itself (unknown path, body too large, ...); a
+  // handler's own error bodies are kept.
+  auto error_body = impl_->options.error_body;
+  const httplib::Server::HandlerWithResponse on_error = [error_body](const httplib::Request&,
+                                                                     httplib::Response& res) {
+    if (!res.body.empty() || !error_body) return httplib::Server::HandlerResponse::Unhandled;
+    std::string message;
+    switch (res.status) {
+      case 404:
+        message = "no such endpoint";
+        break;
+      case 413:
+        message = "the request body is too large";
+        break;
+      default:
+        message = "HTTP error " + std::to_string(res.status);
+    }
+    res.set_content(error_body(res.status, message), "application/json");
+    return httplib::Server::HandlerResponse::Handled;
+  };
+  impl_->server.set_error_handler(on_error);
+}
+
+HttpServer::~HttpServer() { Stop(); }
+
+void HttpServer::Handle(const std::string& method, const std::string& path, HttpHandler handler) {
+  auto h = [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
+    Apply(handler(Convert(req)), res);
+  };
+  if (method == "GET") {
+    impl_->server.Get(path, h);
+  } else {
+    impl_->server.Post(path, h);
+  }
+}
+
+Status HttpServer::Bind() {
+  const HttpServerOptions& o = impl_->options;
+  if (o.port == 0) {
+    impl_->port = impl_->server.bind_to_any_port(o.host);
+    if (impl_->port < 0) impl_->port = 0;
+  } else if (impl_->server.bind_to_port(o.host, o.port)) {
+    impl_->port = o.port;
+  }
+  if (impl_->port <= 0) {
+    return IoError("cannot listen on " + o.host + ":" + std::to_string(o.port) +
+                   " (address in use or not available)");
+  }
+  return Status::Ok();
+}
+
+int HttpServer::port() const { return impl_->port; }
+
+void HttpServer::Run() { impl_->server.listen_after_bind(); }
+
+void HttpServer::Stop() { impl_->server.stop(); }
+
+}  // namespace mamba::server

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: MIT
+// mamba-server: an OpenAI-compatible HTTP server with continuous batching. Loads a model and its
+// tokenizer, starts the BatchScheduler and serves the API (api.h) over cpp-httplib
+// (http_transport.h) until SIGINT or SIGTERM.
+#include <CLI/CLI.hpp>
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "api.h"
+#include "http_transport.h"
+#include "model/model.h"
+#include "server/batch_scheduler.h"
+#include "threading/thread_pool.h"
+#include "tokenizer/model_files.h"
+#include "tokenizer/tokenizer.h"
+
+namespace mamba::server {
+namespace {
+
+int Fail(const std::string& msg) {
+  std::fprintf(stderr, "mamba-server: error: %s\n", msg.c_str());
+  return 1;
+}
+
+int Run(int argc, char** argv) {
+  CLI::App app{"mamba-server: OpenAI-compatible HTTP API for Mamba models (docs/server.md)"};
+  std::string model_path = "models", config_path, tokenizer_path, host = "127.0.0.1", api_key,
+              alias;
+  int port = 8080, parallel = 4, queue = 64, threads = 0, http_threads = 0;
+  int32_t max_tokens_limit = 4096;
+  size_t max_body = 1 << 20;
+  app.add_option("-m,--model", model_path, "model directory or weights file (default: models)");
+  app.add_option("-c,--config", config_path, "config.json (default: the model folder's)");
+  app.add_option("--tokenizer", tokenizer_path, "tokenizer.json (default: the model folder's)");
+  app.add_option("--host", host, "address to listen on (default 127.0.0.1)");
+  app.add_option("--port", port, "port (default 8080; 0 = any free port)")
+      ->check(CLI::Range(0, 65535));
+  app.add_option("-p,--parallel", parallel, "sequences decoded together (default 4)")
+      ->check(CLI::Range(1, 256));
+  app.add_option("--queue", queue, "requests waiting beyond --parallel before 429 (default 64)")
+      ->check(CLI::Range(0, 100000));
+  app.add_option("--api-key", api_key, "require 'Authorization: Bearer KEY' on /v1/*");
+  app.add_option("--alias", alias, "model name reported by the API (default: the folder name)");
+  app.add_option("--max-tokens-limit", max_tokens_limit,
+                 "largest max_tokens accepted (default 4096)")
+      ->check(CLI::Range(1, 1 << 24));
+  app.add_option("--max-body", max_body, "largest request body in bytes (default 1 MiB)");
+  app.add_option("-t,--threads", threads, "compute threads (default: physical cores)");
+  app.add_option("--http-threads", http_threads,
+                 "connections served at once (default: parallel + queue + 4, at most 256)");
+  CLI11_PARSE(app, argc, argv);
+
+  // Signals go to a watcher thread (below), not to whichever thread happens to run.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto loaded = Model::Load(model_path, config_path);
+  if (!loaded.ok()) return Fail(loaded.status().ToString());
+  std::unique_ptr<Model> model = std::move(loaded).value();
+  const std::string dir = model->checkpoint().dir;
+  auto tok_file = FindTokenizerFile(dir, tokenizer_path);
+  if (!tok_file.ok()) return Fail(tok_file.status().ToString());
+  auto tok = Tokenizer::FromFile(*tok_file);
+  if (!tok.ok()) return Fail(tok.status().ToString());
+  const Tokenizer tokenizer = std::move(tok).value();
+  auto ids = LoadGenerationTokenIds(dir, tokenizer);
+  if (!ids.ok()) return Fail(ids.status().ToString());
+
+  ThreadPool pool(threads > 0 ? threads : ThreadPool::DefaultThreadCount());
+  SchedulerOptions sched_opt;
+  sched_opt.max_slots = parallel;
+  sched_opt.max_queue = queue;
+  sched_opt.eos_ids =
+      ids->eos.empty() ? std::vector<int32_t>{model->config().eos_token_id} : ids->eos;
+  BatchScheduler scheduler(*model, &tokenizer, &pool, sched_opt);
+
+  ApiOptions api_opt;
+  api_opt.api_key = api_key;
+  api_opt.max_tokens_limit = max_tokens_limit;
+  api_opt.model_name = alias.empty() ? std::filesystem::path(dir).filename().string() : alias;
+  if (api_opt.model_name.empty()) api_opt.model_name = "mamba";
+  api_opt.bos_token = ids->bos.value_or(sched_opt.eos_ids.front());
+  Api api(scheduler, tokenizer, api_opt);
+
+  HttpServerOptions http_opt;
+  http_opt.host = host;
+  http_opt.port = port;
+  http_opt.max_body_bytes = max_body;
+  http_opt.threads = http_threads > 0 ? http_threads : std::min(parallel + queue + 4, 256);
+  http_opt.error_body = [](int status, const std::string& message) {
+    return ErrorJson(message, ErrorTypeForStatus(status));
+  };
+  HttpServer http(http_opt);
+  api.Register(http);
+  if (Status st = http.Bind(); !st.ok()) return Fail(st.message());
+  std::fprintf(stderr, "mamba-server: model '%s', %d slots, listening on http://%s:%d\n",
+               api_opt.model_name.c_str(), parallel, host.c_str(), http.port());
+
+  std::thread watcher([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    http.Stop();
+  });
+  http.Run();
+  // Run also returns when listening fails; wake the watcher so it can be joined.
+  pthread_kill(watcher.native_handle(), SIGTERM);
+  watcher.join();
+  std::fprintf(stderr, "mamba-server: stopped\n");
+  return 0;
+}
+
+}  // namespace
+}  // namespace mamba::server
+
+int main(int argc, char** argv) { return mamba::server::Run(argc, argv); }

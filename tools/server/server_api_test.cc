@@ -1,0 +1,423 @@
+// SPDX-License-Identifier: MIT
+// mamba-server's API in process on an ephemeral 127.0.0.1 port with the bundled demo model:
+// /health, /v1/models, /metrics, completions and chat (whole and streamed, equal to the
+// single-sequence Generate text), OpenAI error bodies for hostile input (malformed JSON, wrong
+// types, absurd max_tokens, huge bodies, garbage on the socket), API keys, 429 beyond the queue,
+// and a client that disconnects mid-stream freeing its slot.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
+
+#include "api.h"
+#include "engine/generate.h"
+#include "http_transport.h"
+
+namespace mamba::server {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+const fs::path kDemo = fs::path(MAMBA_SOURCE_DIR) / "models";
+
+// Model, tokenizer, scheduler, API and transport, serving on a background thread.
+class TestServer {
+ public:
+  TestServer(const Model& model, const Tokenizer& tok, SchedulerOptions sched_opt,
+             ApiOptions api_opt, size_t max_body = 1 << 20)
+      : scheduler_(model, &tok, nullptr, sched_opt), api_(scheduler_, tok, api_opt) {
+    HttpServerOptions o;
+    o.port = 0;
+    o.max_body_bytes = max_body;
+    o.threads = 8;
+    o.error_body = [](int status, const std::string& m) {
+      return ErrorJson(m, ErrorTypeForStatus(status));
+    };
+    http_.emplace(o);
+    api_.Register(*http_);
+    const Status st = http_->Bind();
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    thread_ = std::thread([this] { http_->Run(); });
+  }
+  ~TestServer() {
+    http_->Stop();
+    thread_.join();
+  }
+  int port() const { return http_->port(); }
+  BatchScheduler& scheduler() { return scheduler_; }
+  httplib::Client Client() const {
+    httplib::Client c("127.0.0.1", port());
+    c.set_read_timeout(60, 0);
+    return c;
+  }
+
+ private:
+  BatchScheduler scheduler_;
+  Api api_;
+  std::optional<HttpServer> http_;
+  std::thread thread_;
+};
+
+// Sends `raw` on a fresh connection and returns everything read until the server closes it
+// (or `max_bytes` arrived, then the socket is closed by us). With `half_close` our side is shut
+// for writing after `raw`.
+std::string RawExchange(int port, const std::string& raw, size_t max_bytes = 1 << 20,
+                        bool half_close = true) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return "";
+  }
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  send(fd, raw.data(), raw.size(), MSG_NOSIGNAL);
+  if (half_close) shutdown(fd, SHUT_WR);
+  std::string out;
+  char buf[4096];
+  while (out.size() < max_bytes) {
+    const ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return out;
+}
+
+// The "data: " payloads of a server-sent-event body.
+std::vector<std::string> Events(const std::string& body) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while ((pos = body.find("data: ", pos)) != std::string::npos) {
+    const size_t end = body.find("\n\n", pos);
+    out.push_back(body.substr(pos + 6, end - pos - 6));
+    pos = end;
+  }
+  return out;
+}
+
+class ServerApiTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto m = Model::Load(kDemo.string());
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    model_ = std::move(m).value().release();
+    auto t = Tokenizer::FromFile((kDemo / "tokenizer.json").string());
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    tok_ = new Tokenizer(std::move(t).value());
+  }
+  static void TearDownTestSuite() {
+    delete tok_;
+    delete model_;
+  }
+  SchedulerOptions Sched(int slots = 4, int queue = 16) {
+    SchedulerOptions o;
+    o.max_slots = slots;
+    o.max_queue = queue;
+    o.eos_ids = {model_->config().eos_token_id};
+    return o;
+  }
+  // Greedy single-sequence text for `prompt`.
+  std::string Reference(const std::string& prompt, int n, std::vector<std::string> stop = {}) {
+    Session session(*model_, nullptr);
+    SamplerParams p;
+    p.temperature = 0;
+    Sampler sampler = std::move(Sampler::Create(p)).value();
+    std::vector<int32_t> history;
+    GenerateOptions opt;
+    opt.n_predict = n;
+    opt.eos_ids = {model_->config().eos_token_id};
+    opt.stop = std::move(stop);
+    std::string text;
+    auto r = Generate(session, sampler, tok_, tok_->Encode(prompt), history, opt,
+                      [&](int32_t, std::string_view t) {
+                        text.append(t);
+                        return true;
+                      });
+    EXPECT_TRUE(r.ok());
+    return text;
+  }
+
+  static Model* model_;
+  static Tokenizer* tok_;
+};
+Model* ServerApiTest::model_ = nullptr;
+Tokenizer* ServerApiTest::tok_ = nullptr;
+
+TEST_F(ServerApiTest, HealthModelsMetrics) {
+  ApiOptions a;
+  a.model_name = "demo";
+  TestServer s(*model_, *tok_, Sched(), a);
+  httplib::Client c = s.Client();
+  auto r = c.Get("/health");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(json::parse(r->body)["status"], "ok");
+  r = c.Get("/v1/models");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(json::parse(r->body)["data"][0]["id"], "demo");
+  r = c.Get("/metrics");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE(r->body.find("mamba_active_sequences 0"), std::string::npos);
+  EXPECT_NE(r->body.find("mamba_queue_depth 0"), std::string::npos);
+  EXPECT_NE(r->body.find("mamba_tokens_per_second"), std::string::npos);
+}
+
+TEST_F(ServerApiTest, CompletionWholeAndStreamedEqualGenerate) {
+  TestServer s(*model_, *tok_, Sched(), ApiOptions{});
+  httplib::Client c = s.Client();
+  const std::string expected = Reference("ROMEO:", 24);
+  ASSERT_FALSE(expected.empty());
+  const json req = {{"model", "x"},     {"prompt", "ROMEO:"}, {"max_tokens", 24},
+                    {"temperature", 0}, {"unknown_field", 1}, {"user", "someone"}};
+  auto r = c.Post("/v1/completions", req.dump(), "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const json j = json::parse(r->body);
+  EXPECT_EQ(j["object"], "text_completion");
+  EXPECT_EQ(j["choices"][0]["text"], expected);
+  EXPECT_EQ(j["usage"]["prompt_tokens"], tok_->Encode("ROMEO:").size());
+  EXPECT_EQ(
+      j["usage"]["total_tokens"].get<int64_t>(),
+      j["usage"]["prompt_tokens"].get<int64_t>() + j["usage"]["completion_tokens"].get<int64_t>());
+  const std::string reason = j["choices"][0]["finish_reason"];
+  EXPECT_TRUE(reason == "length" || reason == "stop") << reason;
+
+  json sreq = req;
+  sreq["stream"] = true;
+  sreq["stream_options"] = {{"include_usage", true}};
+  r = c.Post("/v1/completions", sreq.dump(), "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  EXPECT_NE(r->get_header_value("Content-Type").find("text/event-stream"), std::string::npos);
+  const std::vector<std::string> events = Events(r->body);
+  ASSERT_GE(events.size(), 3u);
+  EXPECT_EQ(events.back(), "[DONE]");
+  std::string text;
+  json last_choice, usage;
+  for (size_t i = 0; i + 1 < events.size(); ++i) {
+    const json e = json::parse(events[i]);
+    if (e.contains("usage")) usage = e["usage"];
+    if (e["choices"].empty()) continue;
+    text += e["choices"][0]["text"].get<std::string>();
+    last_choice = e["choices"][0];
+  }
+  EXPECT_EQ(text, expected);
+  EXPECT_EQ(last_choice["finish_reason"], reason);
+  EXPECT_EQ(usage, j["usage"]);
+
+  // A stop string cuts the text as in Generate.
+  const std::string stop = expected.substr(5, 3);
+  json stop_req = req;
+  stop_req["stop"] = {stop};
+  r = c.Post("/v1/completions", stop_req.dump(), "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(json::parse(r->body)["choices"][0]["text"], Reference("ROMEO:", 24, {stop}));
+  EXPECT_EQ(json::parse(r->body)["choices"][0]["finish_reason"], "stop");
+}
+
+TEST_F(ServerApiTest, ChatWholeAndStreamed) {
+  TestServer s(*model_, *tok_, Sched(), ApiOptions{});
+  httplib::Client c = s.Client();
+  const json req = {{"messages",
+                     {{{"role", "system"}, {"content", "You are a poet."}},
+                      {{"role", "user"}, {"content", {{{"type", "text"}, {"text", "Hello"}}}}}}},
+                    {"max_tokens", 16},
+                    {"temperature", 0}};
+  auto r = c.Post("/v1/chat/completions", req.dump(), "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const json j = json::parse(r->body);
+  EXPECT_EQ(j["object"], "chat.completion");
+  EXPECT_EQ(j["choices"][0]["message"]["role"], "assistant");
+  const std::string content = j["choices"][0]["message"]["content"];
+  EXPECT_EQ(content, Reference("You are a poet.\n\nUser: Hello\n\nAssistant:", 16, {"\nUser:"}));
+
+  json sreq = req;
+  sreq["stream"] = true;
+  r = c.Post("/v1/chat/completions", sreq.dump(), "application/json");
+  ASSERT_TRUE(r);
+  const std::vector<std::string> events = Events(r->body);
+  ASSERT_GE(events.size(), 3u);
+  EXPECT_EQ(events.back(), "[DONE]");
+  EXPECT_EQ(json::parse(events[0])["choices"][0]["delta"]["role"], "assistant");
+  std::string text;
+  for (size_t i = 0; i + 1 < events.size(); ++i) {
+    const json e = json::parse(events[i]);
+    EXPECT_EQ(e["object"], "chat.completion.chunk");
+    const json& d = e["choices"][0]["delta"];
+    if (d.contains("content")) text += d["content"].get<std::string>();
+  }
+  EXPECT_EQ(text, content);
+  EXPECT_EQ(json::parse(events[events.size() - 2])["choices"][0]["finish_reason"],
+            j["choices"][0]["finish_reason"]);
+}
+
+TEST_F(ServerApiTest, HostileInputsGetOpenAiErrors) {
+  TestServer s(*model_, *tok_, Sched(), ApiOptions{}, /*max_body=*/64 * 1024);
+  httplib::Client c = s.Client();
+  struct Case {
+    std::string path, body;
+    int status;
+    std::string param;  // expected error.param ("" = null)
+  };
+  const std::vector<Case> cases = {
+      {"/v1/completions", "{\"prompt\": \"a\",", 400, ""},
+      {"/v1/completions", "[1, 2]", 400, ""},
+      {"/v1/completions", "", 400, ""},
+      {"/v1/completions", R"({"max_tokens": 4})", 400, "prompt"},
+      {"/v1/completions", R"({"prompt": 5})", 400, "prompt"},
+      {"/v1/completions", R"({"prompt": [1, -2]})", 400, "prompt"},
+      {"/v1/completions", R"({"prompt": [1, 99999999]})", 400, ""},
+      {"/v1/completions", R"({"prompt": "a", "max_tokens": -1})", 400, "max_tokens"},
+      {"/v1/completions", R"({"prompt": "a", "max_tokens": 0})", 400, "max_tokens"},
+      {"/v1/completions", R"({"prompt": "a", "max_tokens": 1000000000})", 400, "max_tokens"},
+      {"/v1/completions", R"({"prompt": "a", "max_tokens": 1e300})", 400, "max_tokens"},
+      {"/v1/completions", R"({"prompt": "a", "max_tokens": 99999999999999999999})", 400,
+       "max_tokens"},
+      {"/v1/completions", R"({"prompt": "a", "max_tokens": "10"})", 400, "max_tokens"},
+      {"/v1/completions", R"({"prompt": "a", "temperature": "hot"})", 400, "temperature"},
+      {"/v1/completions", R"({"prompt": "a", "temperature": -1})", 400, "temperature"},
+      {"/v1/completions", R"({"prompt": "a", "top_p": 2})", 400, "top_p"},
+      {"/v1/completions", R"({"prompt": "a", "n": 2})", 400, "n"},
+      {"/v1/completions", R"({"prompt": "a", "stream": "yes"})", 400, "stream"},
+      {"/v1/completions", R"({"prompt": "a", "stop": 3})", 400, "stop"},
+      {"/v1/completions", R"({"prompt": "a", "stop": ["a","b","c","d","e"]})", 400, "stop"},
+      {"/v1/completions", R"({"prompt": "a", "seed": 1.5})", 400, "seed"},
+      {"/v1/chat/completions", R"({"messages": []})", 400, "messages"},
+      {"/v1/chat/completions", R"({"messages": "hi"})", 400, "messages"},
+      {"/v1/chat/completions", R"({"messages": [{"content": "hi"}]})", 400, "messages"},
+      {"/v1/chat/completions", R"({"messages": [{"role": "user", "content": 7}]})", 400,
+       "messages"},
+  };
+  for (const Case& k : cases) {
+    auto r = c.Post(k.path, k.body, "application/json");
+    ASSERT_TRUE(r) << k.body;
+    EXPECT_EQ(r->status, k.status) << k.body << " -> " << r->body;
+    const json j = json::parse(r->body, nullptr, false);
+    ASSERT_TRUE(j.is_object() && j.contains("error")) << k.body << " -> " << r->body;
+    EXPECT_EQ(j["error"]["type"], "invalid_request_error") << k.body;
+    EXPECT_FALSE(j["error"]["message"].get<std::string>().empty());
+    EXPECT_EQ(j["error"]["param"], k.param.empty() ? json(nullptr) : json(k.param)) << k.body;
+  }
+  // A body over the limit: 413 with an OpenAI error body.
+  const std::string huge = R"({"prompt": ")" + std::string(200 * 1024, 'a') + "\"}";
+  auto r = c.Post("/v1/completions", huge, "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_TRUE(json::parse(r->body, nullptr, false).contains("error")) << r->body;
+  // Unknown path and wrong method.
+  r = c.Get("/v1/nothing");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+  EXPECT_EQ(json::parse(r->body)["error"]["type"], "not_found_error");
+  r = c.Get("/v1/completions");
+  ASSERT_TRUE(r);
+  EXPECT_GE(r->status, 400);
+
+  // Garbage and truncated requests on raw sockets; the server answers or hangs up, and lives.
+  // (A half-closed socket may get no answer at all: httplib drops responses to dead peers.)
+  const std::string hello = RawExchange(s.port(), "HELLO\r\n\r\n");
+  EXPECT_TRUE(hello.empty() || hello.find(" 400 ") != std::string::npos) << hello;
+  RawExchange(s.port(), std::string(100000, '\x01'));
+  RawExchange(s.port(),
+              "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n{\"pro");
+  RawExchange(s.port(), "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: -7\r\n\r\n");
+  r = c.Get("/health");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(s.scheduler().Stats().active, 0);
+}
+
+TEST_F(ServerApiTest, ApiKeyIsRequiredWhenSet) {
+  ApiOptions a;
+  a.api_key = "sekret";
+  TestServer s(*model_, *tok_, Sched(), a);
+  httplib::Client c = s.Client();
+  const std::string body = R"({"prompt": "a", "max_tokens": 2})";
+  auto r = c.Post("/v1/completions", body, "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  EXPECT_EQ(json::parse(r->body)["error"]["code"], "invalid_api_key");
+  r = c.Get("/v1/models", {{"Authorization", "Bearer wrong"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  r = c.Post("/v1/completions", {{"Authorization", "Bearer sekret"}}, body, "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  r = c.Get("/health");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+}
+
+TEST_F(ServerApiTest, BusyServerAnswers429) {
+  TestServer s(*model_, *tok_, Sched(/*slots=*/1, /*queue=*/0), ApiOptions{});
+  // Occupy the only slot: the worker waits inside this request's callback.
+  std::promise<void> started, release;
+  std::shared_future<void> release_f = release.get_future().share();
+  std::promise<void> done;
+  bool first = true;
+  GenerationRequest g;
+  g.prompt = tok_->Encode("ROMEO:");
+  g.sampling.temperature = 0;
+  g.max_tokens = 100000;
+  g.ignore_eos = true;
+  g.on_text = [&](std::string_view) {
+    if (first) {
+      first = false;
+      started.set_value();
+      release_f.wait();
+    }
+    return false;
+  };
+  g.on_done = [&](const GenerationResult&) { done.set_value(); };
+  ASSERT_EQ(s.scheduler().Submit(std::move(g)).kind, Admission::kAccepted);
+  started.get_future().wait();
+  httplib::Client c = s.Client();
+  auto r = c.Post("/v1/completions", R"({"prompt": "a", "max_tokens": 2})", "application/json");
+  release.set_value();
+  done.get_future().wait();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 429);
+  EXPECT_EQ(json::parse(r->body)["error"]["type"], "rate_limit_error");
+}
+
+TEST_F(ServerApiTest, ClientDisconnectMidStreamFreesSlot) {
+  ApiOptions a;
+  a.max_tokens_limit = 10000000;
+  TestServer s(*model_, *tok_, Sched(/*slots=*/2), a);
+  const std::string body =
+      R"({"prompt": "ROMEO:", "max_tokens": 10000000, "ignore_eos": true, "stream": true})";
+  const std::string raw =
+      "POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+      "Content-Type: application/json\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body;
+  // Read a little of the stream, then hang up.
+  const std::string got = RawExchange(s.port(), raw, /*max_bytes=*/2000, /*half_close=*/false);
+  EXPECT_NE(got.find("data: "), std::string::npos) << "[" << got << "]";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (s.scheduler().Stats().active != 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const SchedulerStats st = s.scheduler().Stats();
+  EXPECT_EQ(st.active, 0);
+  EXPECT_EQ(st.requests_finished, 1);
+  EXPECT_LT(st.generated_tokens, 10000000);
+}
+
+}  // namespace
+}  // namespace mamba::server
