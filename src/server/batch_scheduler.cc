@@ -110,7 +110,13 @@ Admission BatchScheduler::Submit(GenerationRequest request) {
   }
   // Free slots count as room too: the worker admits from the queue into them.
   const int64_t room = options_.max_queue + options_.max_slots - stats_.active;
-  if (static_cast<int64_t>(queue_.size()) >= room || stop_) {
+  if (shutting_down_) {
+    ++stats_.requests_rejected;
+    a.kind = Admission::kQueueFull;
+    a.error = OutOfRangeError("the server is shutting down");
+    return a;
+  }
+  if (static_cast<int64_t>(queue_.size()) >= room) {
     ++stats_.requests_rejected;
     a.kind = Admission::kQueueFull;
     a.error = OutOfRangeError("the server is busy: " + std::to_string(queue_.size()) +
@@ -138,6 +144,14 @@ void BatchScheduler::Cancel(uint64_t id) {
   cv_.notify_all();
 }
 
+void BatchScheduler::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    shutting_down_ = true;
+  }
+  cv_.notify_all();
+}
+
 SchedulerStats BatchScheduler::Stats() const {
   std::lock_guard<std::mutex> lock(mu_);
   return stats_;
@@ -147,15 +161,16 @@ void BatchScheduler::WorkerLoop() {
   for (;;) {
     std::vector<std::unique_ptr<Pending>> admitted, dropped;
     std::vector<uint64_t> cancels;
-    bool stopping = false;
+    bool stopping = false, exiting = false;
     {
       std::unique_lock<std::mutex> lock(mu_);
       const auto n_free = [&] { return std::count(slots_.begin(), slots_.end(), nullptr); };
       cv_.wait(lock, [&] {
-        return stop_ || !cancelled_.empty() || (!queue_.empty() && n_free() > 0) ||
-               n_free() < static_cast<long>(slots_.size());
+        return stop_ || shutting_down_ || !cancelled_.empty() ||
+               (!queue_.empty() && n_free() > 0) || n_free() < static_cast<long>(slots_.size());
       });
-      stopping = stop_;
+      stopping = stop_ || shutting_down_;
+      exiting = stop_;
       cancels.swap(cancelled_);
       // Cancelled requests that are still waiting never reach a slot.
       for (auto it = queue_.begin(); it != queue_.end();) {
@@ -191,7 +206,13 @@ void BatchScheduler::WorkerLoop() {
         slot.reset();
       }
     }
-    if (stopping) return;
+    if (exiting) return;
+    if (stopping) {
+      // Shut down but not destroyed: wait for the destructor (or late cancels).
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stop_; });
+      return;
+    }
     Admit(std::move(admitted));
     Step();
   }

@@ -118,6 +118,10 @@ class BatchScheduler {
   // called from inside a callback.
   void Cancel(uint64_t id);
 
+  // Cancels everything queued or running (on_done sees kCancelled) and refuses later Submits
+  // (kQueueFull). For a clean exit while clients wait. Thread-safe; returns at once.
+  void Shutdown();
+
   SchedulerStats Stats() const;
   const SchedulerOptions& options() const { return options_; }
 
@@ -144,7 +148,8 @@ class BatchScheduler {
   std::condition_variable cv_;
   std::deque<std::unique_ptr<Pending>> queue_;  // guarded by mu_
   std::vector<uint64_t> cancelled_;             // guarded by mu_: ids to cancel
-  bool stop_ = false;                           // guarded by mu_
+  bool stop_ = false;                           // guarded by mu_: the worker exits
+  bool shutting_down_ = false;                  // guarded by mu_: cancel all, refuse new
   uint64_t next_id_ = 1;                        // guarded by mu_
   SchedulerStats stats_;                        // guarded by mu_
 

@@ -316,5 +316,22 @@ TEST_F(DemoModelTest, ShutdownCancelsRunningAndQueued) {
   EXPECT_EQ(c.Get(1).result.finish_reason, FinishReason::kCancelled);
 }
 
+TEST_F(DemoModelTest, ShutdownEndsEverythingAndRefusesNewRequests) {
+  SchedulerOptions opt;
+  opt.max_slots = 1;
+  BatchScheduler sched(*model_, &*tok_, nullptr, opt);
+  Collector c;
+  GenerationRequest r = c.Make(0, tok_->Encode("ROMEO:"), 1000000);
+  r.ignore_eos = true;
+  ASSERT_EQ(sched.Submit(std::move(r)).kind, Admission::kAccepted);
+  ASSERT_EQ(sched.Submit(c.Make(1, tok_->Encode("KING"), 1000000)).kind, Admission::kAccepted);
+  sched.Shutdown();
+  ASSERT_TRUE(c.Wait(2));  // without destroying the scheduler
+  EXPECT_EQ(c.Get(0).result.finish_reason, FinishReason::kCancelled);
+  EXPECT_EQ(c.Get(1).result.finish_reason, FinishReason::kCancelled);
+  EXPECT_EQ(sched.Submit(c.Make(2, tok_->Encode("KING"), 4)).kind, Admission::kQueueFull);
+  EXPECT_EQ(sched.Stats().active, 0);
+}
+
 }  // namespace
 }  // namespace mamba

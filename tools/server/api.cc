@@ -295,8 +295,8 @@ HttpResponse Api::Completions(const HttpRequest& request, bool chat) {
       }
       messages.push_back(std::move(cm));
     }
-    gen.prompt = tokenizer_.Encode(RenderDefaultChat(messages));
-    for (std::string& s : DefaultChatStops()) gen.stop.push_back(std::move(s));
+    gen.prompt = tokenizer_.Encode(options_.chat_template.Render(messages));
+    for (const std::string& s : options_.chat_template.stop) gen.stop.push_back(s);
   } else {
     auto it = j.find("prompt");
     if (it == j.end() || it->is_null()) return Error(400, "prompt is required", "prompt");

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "chat_template.h"
 #include "http_transport.h"
 #include "server/batch_scheduler.h"
 #include "tokenizer/tokenizer.h"
@@ -25,6 +26,7 @@ struct ApiOptions {
   int32_t default_completion_max_tokens = 16;  // OpenAI's default for /v1/completions
   int32_t default_chat_max_tokens = 256;
   int32_t bos_token = 0;  // the prompt used when a completion prompt is empty
+  ChatTemplate chat_template;
 };
 
 // OpenAI's error shape: {"error": {"message", "type", "param", "code"}}. `param` may be "".

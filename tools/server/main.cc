@@ -33,7 +33,7 @@ int Fail(const std::string& msg) {
 int Run(int argc, char** argv) {
   CLI::App app{"mamba-server: OpenAI-compatible HTTP API for Mamba models (docs/server.md)"};
   std::string model_path = "models", config_path, tokenizer_path, host = "127.0.0.1", api_key,
-              alias;
+              alias, chat_template_path;
   int port = 8080, parallel = 4, queue = 64, threads = 0, http_threads = 0;
   int32_t max_tokens_limit = 4096;
   size_t max_body = 1 << 20;
@@ -47,6 +47,8 @@ int Run(int argc, char** argv) {
       ->check(CLI::Range(1, 256));
   app.add_option("--queue", queue, "requests waiting beyond --parallel before 429 (default 64)")
       ->check(CLI::Range(0, 100000));
+  app.add_option("--chat-template", chat_template_path,
+                 "JSON chat template for /v1/chat/completions (docs/server.md)");
   app.add_option("--api-key", api_key, "require 'Authorization: Bearer KEY' on /v1/*");
   app.add_option("--alias", alias, "model name reported by the API (default: the folder name)");
   app.add_option("--max-tokens-limit", max_tokens_limit,
@@ -92,6 +94,11 @@ int Run(int argc, char** argv) {
   api_opt.model_name = alias.empty() ? std::filesystem::path(dir).filename().string() : alias;
   if (api_opt.model_name.empty()) api_opt.model_name = "mamba";
   api_opt.bos_token = ids->bos.value_or(sched_opt.eos_ids.front());
+  if (!chat_template_path.empty()) {
+    auto t = ChatTemplate::FromFile(chat_template_path);
+    if (!t.ok()) return Fail(t.status().ToString());
+    api_opt.chat_template = std::move(t).value();
+  }
   Api api(scheduler, tokenizer, api_opt);
 
   HttpServerOptions http_opt;
@@ -111,6 +118,8 @@ int Run(int argc, char** argv) {
   std::thread watcher([&] {
     int sig = 0;
     sigwait(&signals, &sig);
+    // End every generation first so that waiting connections finish, then stop listening.
+    scheduler.Shutdown();
     http.Stop();
   });
   http.Run();

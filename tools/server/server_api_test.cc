@@ -267,6 +267,23 @@ TEST_F(ServerApiTest, ChatWholeAndStreamed) {
             j["choices"][0]["finish_reason"]);
 }
 
+TEST(ChatTemplateTest, DefaultAndFromJson) {
+  const std::vector<ChatMessage> msgs = {
+      {"system", "Be brief."}, {"user", "Hi"}, {"assistant", "Hello."}, {"tool", "42"}};
+  EXPECT_EQ(ChatTemplate().Render(msgs),
+            "Be brief.\n\nUser: Hi\n\nAssistant: Hello.\n\ntool: 42\n\nAssistant:");
+  auto t = ChatTemplate::FromJson(
+      R"({"user": "<u>{content}</u>", "generation_prompt": "<a>", "stop": ["</a>"]})", "t.json");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->Render({{"user", "x"}}), "<u>x</u><a>");
+  EXPECT_EQ(t->stop, std::vector<std::string>{"</a>"});
+  auto bad = ChatTemplate::FromJson(R"({"user": 3})", "t.json");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("'user'"), std::string::npos);
+  EXPECT_FALSE(ChatTemplate::FromJson("[", "t.json").ok());
+  EXPECT_FALSE(ChatTemplate::FromFile("/nonexistent/t.json").ok());
+}
+
 TEST_F(ServerApiTest, HostileInputsGetOpenAiErrors) {
   TestServer s(*model_, *tok_, Sched(), ApiOptions{}, /*max_body=*/64 * 1024);
   httplib::Client c = s.Client();
