@@ -185,42 +185,76 @@ void DecodeRow(DType dtype, const void* row, int64_t cols, const DecodedRow& out
   MAMBA_CHECK(false, "DecodeRow: %s", DTypeName(dtype).data());
 }
 
+// Integer dot product of group b (g elements) as int32 lanes.
+template <int64_t G, class D16, class D32>
+HWY_INLINE hn::Vec<D32> GroupDot(D16 d16, D32 d32, const int16_t* HWY_RESTRICT w,
+                                 const int16_t* HWY_RESTRICT x) {
+  constexpr int64_t N = static_cast<int64_t>(hn::MaxLanes(D16()));
+  auto acc0 = hn::Zero(d32), acc1 = hn::Zero(d32);
+  for (int64_t j = 0; j < G; j += N) {
+    acc0 = hn::ReorderWidenMulAccumulate(d32, hn::LoadU(d16, w + j), hn::LoadU(d16, x + j), acc0,
+                                         acc1);
+  }
+  return hn::RearrangeToOddPlusEven(acc0, acc1);
+}
+
 // SIMD twin of DotQuantRef: per group, int32 lane sums of int16 products, converted to F32 and
-// scaled in lanes; the minimum terms are scalar.
-float DotQuant(QuantKind kind, const DecodedRow& w, const QuantActs& x, int64_t x_row,
-               int64_t cols) {
+// scaled in lanes (kUnroll independent F32 accumulators, so the multiply-add latency does not
+// serialize the 32-element groups); the minimum terms are scalar.
+template <QuantKind K>
+float DotQuantT(const DecodedRow& w, const QuantActs& x, int64_t x_row, int64_t cols) {
   const hn::ScalableTag<int16_t> d16;
   const hn::Repartition<int32_t, decltype(d16)> d32;
   const hn::Repartition<float, decltype(d16)> df;
-  const int64_t N = static_cast<int64_t>(hn::Lanes(d16));
-  const int64_t g = QuantGroup(kind);
-  const int64_t groups = cols / g;
+  constexpr int64_t G = (K == QuantKind::kSym32 || K == QuantKind::kMin32) ? 32 : 256;
+  constexpr int kUnroll = 4;
+  const int64_t groups = cols / G;
   const int16_t* HWY_RESTRICT xq = x.q.data() + x_row * cols;
-  const float* xd = x.d.data() + x_row * groups;
-  auto facc = hn::Zero(df);
+  const float* HWY_RESTRICT xd = x.d.data() + x_row * groups;
+  hn::Vec<decltype(df)> facc[kUnroll];
+  for (auto& f : facc) f = hn::Zero(df);
   float sacc = 0.0f;
-  if (N > g) {  // cannot happen on x86 (N <= 32); keep the scalar path for exotic targets
-    return DotQuantRef(kind, w, x, x_row, cols);
-  }
-  for (int64_t b = 0; b < groups; ++b) {
-    const int16_t* HWY_RESTRICT wq = w.q + b * g;
-    const int16_t* HWY_RESTRICT xb = xq + b * g;
-    auto acc0 = hn::Zero(d32), acc1 = hn::Zero(d32);
-    for (int64_t j = 0; j < g; j += N) {
-      acc0 = hn::ReorderWidenMulAccumulate(d32, hn::LoadU(d16, wq + j), hn::LoadU(d16, xb + j),
-                                           acc0, acc1);
+  int64_t b = 0;
+  for (; b + kUnroll <= groups; b += kUnroll) {
+    for (int u = 0; u < kUnroll; ++u) {
+      const auto isum = GroupDot<G>(d16, d32, w.q + (b + u) * G, xq + (b + u) * G);
+      facc[u] = hn::MulAdd(hn::ConvertTo(df, isum), hn::Set(df, w.d[b + u] * xd[b + u]), facc[u]);
     }
-    const auto isum = hn::RearrangeToOddPlusEven(acc0, acc1);
-    facc = hn::MulAdd(hn::ConvertTo(df, isum), hn::Set(df, w.d[b] * xd[b]), facc);
-    if (kind == QuantKind::kMin32) sacc += w.m[b] * x.s[x_row * groups + b];
-    if (kind == QuantKind::kKMin) {
-      const int32_t* bsum = x.bsum.data() + (x_row * cols + b * g) / 16;
+  }
+  for (; b < groups; ++b) {
+    const auto isum = GroupDot<G>(d16, d32, w.q + b * G, xq + b * G);
+    facc[0] = hn::MulAdd(hn::ConvertTo(df, isum), hn::Set(df, w.d[b] * xd[b]), facc[0]);
+  }
+  if constexpr (K == QuantKind::kMin32) {
+    const float* HWY_RESTRICT xs = x.s.data() + x_row * groups;
+    for (int64_t g = 0; g < groups; ++g) sacc += w.m[g] * xs[g];
+  }
+  if constexpr (K == QuantKind::kKMin) {
+    for (int64_t g = 0; g < groups; ++g) {
+      const int32_t* bsum = x.bsum.data() + (x_row * cols + g * G) / 16;
       int32_t summs = 0;
-      for (int j = 0; j < 8; ++j) summs += w.mins[b * 8 + j] * (bsum[2 * j] + bsum[2 * j + 1]);
-      sacc -= w.m[b] * xd[b] * static_cast<float>(summs);
+      for (int j = 0; j < 8; ++j) summs += w.mins[g * 8 + j] * (bsum[2 * j] + bsum[2 * j + 1]);
+      sacc -= w.m[g] * xd[g] * static_cast<float>(summs);
     }
   }
-  return hn::GetLane(hn::SumOfLanes(df, facc)) + sacc;
+  const auto sum = hn::Add(hn::Add(facc[0], facc[1]), hn::Add(facc[2], facc[3]));
+  return hn::GetLane(hn::SumOfLanes(df, sum)) + sacc;
+}
+
+using DotFn = float (*)(const DecodedRow&, const QuantActs&, int64_t, int64_t);
+
+DotFn DotFor(QuantKind kind) {
+  switch (kind) {
+    case QuantKind::kSym32:
+      return &DotQuantT<QuantKind::kSym32>;
+    case QuantKind::kMin32:
+      return &DotQuantT<QuantKind::kMin32>;
+    case QuantKind::kKMin:
+      return &DotQuantT<QuantKind::kKMin>;
+    case QuantKind::kKSym:
+      return &DotQuantT<QuantKind::kKSym>;
+  }
+  return nullptr;
 }
 
 // Scratch for one decoded weight row.
@@ -237,7 +271,7 @@ struct RowScratch {
 
 void QuantMatMulSimd(const WeightMatrix& w, const QuantActs& xq, int64_t n, float* y,
                      int64_t y_stride, ThreadPool* pool) {
-  const QuantKind kind = QuantKindOf(w.dtype);
+  const DotFn dot = DotFor(QuantKindOf(w.dtype));
   const size_t row_bytes = DTypeRowBytes(w.dtype, w.cols);
   const int64_t macs_per_row = std::max<int64_t>(1, w.cols * n);
   const int64_t grain = std::max<int64_t>(4, 32768 / macs_per_row);
@@ -245,8 +279,14 @@ void QuantMatMulSimd(const WeightMatrix& w, const QuantActs& xq, int64_t n, floa
     RowScratch scratch(w.cols);
     const DecodedRow dr = scratch.view();
     for (int64_t r = r0; r < r1; ++r) {
+      // Rows are short (a few KiB): prefetch the one after next into L2 so the hardware
+      // prefetchers' ramp-up does not stall every row (as TileDecode in matmul.cc does).
+      if (r + 2 < r1) {
+        const uint8_t* pf = WeightRow(w, row_bytes, r + 2);
+        for (size_t off = 0; off < row_bytes; off += 64) __builtin_prefetch(pf + off, 0, 2);
+      }
       DecodeRow(w.dtype, WeightRow(w, row_bytes, r), w.cols, dr);
-      for (int64_t i = 0; i < n; ++i) y[i * y_stride + r] = DotQuant(kind, dr, xq, i, w.cols);
+      for (int64_t i = 0; i < n; ++i) y[i * y_stride + r] = dot(dr, xq, i, w.cols);
     }
   });
 }
