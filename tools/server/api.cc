@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "chat_template.h"
+#include "web_assets.h"
 
 namespace mamba::server {
 namespace {
@@ -147,6 +148,12 @@ Api::Api(BatchScheduler& scheduler, const Tokenizer& tokenizer, ApiOptions optio
       last_scrape_(started_) {}
 
 void Api::Register(HttpServer& http) {
+  http.Handle("GET", "/", [](const HttpRequest&) {
+    HttpResponse r;
+    r.content_type = "text/html; charset=utf-8";
+    r.body = kIndexHtml;
+    return r;
+  });
   http.Handle("GET", "/health", [this](const HttpRequest& r) { return Health(r); });
   http.Handle("GET", "/v1/models", [this](const HttpRequest& r) { return Models(r); });
   http.Handle("GET", "/metrics", [this](const HttpRequest& r) { return Metrics(r); });

@@ -169,6 +169,13 @@ TEST_F(ServerApiTest, HealthModelsMetrics) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(json::parse(r->body)["data"][0]["id"], "demo");
+  r = c.Get("/");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE(r->get_header_value("Content-Type").find("text/html"), std::string::npos);
+  EXPECT_NE(r->body.find("<textarea id=\"prompt\""), std::string::npos);
+  EXPECT_EQ(r->body.find("http://"), std::string::npos);  // nothing fetched from elsewhere
+  EXPECT_EQ(r->body.find("https://"), std::string::npos);
   r = c.Get("/metrics");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
