@@ -291,6 +291,26 @@ TEST(QuantMatMulTest, MatchesRefAllTargetsShapesTypes) {
   }
 }
 
+TEST(QuantMatMulTest, GatherRowsDequantizesExactly) {
+  std::mt19937 rng(11);
+  for (DType dtype : kStored) {
+    const int64_t cols = 2 * GetDTypeInfo(dtype).block_size, rows = 9;
+    const QWeights w = MakeQWeights(rng, dtype, rows, cols);
+    const int32_t ids[4] = {8, 0, 3, 8};
+    ForEachTarget([&](const std::string&) {
+      std::vector<float> out(4 * (cols + 1), -7.0f);
+      GatherRows(w.view(dtype, rows, cols), ids, 4, out.data(), cols + 1);
+      for (int i = 0; i < 4; ++i) {
+        EXPECT_EQ(std::memcmp(out.data() + i * (cols + 1), w.deq.data() + ids[i] * cols,
+                              cols * sizeof(float)),
+                  0)
+            << DTypeName(dtype) << " i=" << i;
+        EXPECT_EQ(out[i * (cols + 1) + cols], -7.0f);
+      }
+    });
+  }
+}
+
 // Activation quantization as ggml-cpu: Q8_0 rounds half to even with id = 127 / amax; Q8_K
 // uses iscale = -127 / (signed max).
 TEST(QuantMatMulTest, ActivationQuantizationMatchesGgmlRules) {
