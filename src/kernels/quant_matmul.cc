@@ -39,6 +39,15 @@ HWY_INLINE hn::Vec<D16> LoadU8(const uint8_t* p) {
   return hn::BitCast(D16(), hn::PromoteTo(DU16(), hn::LoadU(DU8(), p)));
 }
 
+// F16 bits -> F32, exact: F16C where the target has it, else the scalar conversion.
+HWY_INLINE float HalfToF32(uint16_t h) {
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
+  return _cvtsh_ss(h);
+#else
+  return F16ToF32(h);
+#endif
+}
+
 // Lanes 0 or 16 from bits [first, first + Lanes) of `bits`.
 HWY_INLINE hn::Vec<D16> HighBits(uint32_t bits, int first) {
   alignas(64) static constexpr uint16_t kBit[16] = {1,   2,   4,    8,    16,   32,   64,    128,
@@ -50,139 +59,158 @@ HWY_INLINE hn::Vec<D16> HighBits(uint32_t bits, int first) {
 }
 
 // SIMD twin of DecodeRowRef (identical integers and scales).
-void DecodeRow(DType dtype, const void* row, int64_t cols, const DecodedRow& out) {
+template <DType kT>
+void DecodeRowT(const void* row, int64_t cols, const DecodedRow& out) {
+  constexpr DType dtype = kT;
   using namespace quant;  // NOLINT(build/namespaces)
   const D16 d16;
   const int64_t L = static_cast<int64_t>(hn::Lanes(d16));
   const auto* p = static_cast<const uint8_t*>(row);
-  switch (dtype) {
-    case DType::kQ8_0:
-      for (int64_t b = 0; b < cols / kQK; ++b) {
-        const uint8_t* blk = p + b * sizeof(BlockQ8_0);
-        uint16_t d;
-        std::memcpy(&d, blk, 2);
-        out.d[b] = F16ToF32(d);
-        const auto* qs = reinterpret_cast<const int8_t*>(blk + 2);
-        for (int64_t j = 0; j < kQK; j += L) {
-          hn::StoreU(hn::PromoteTo(d16, hn::LoadU(DI8(), qs + j)), d16, out.q + b * kQK + j);
-        }
+  if constexpr (dtype == DType::kQ8_0) {
+    for (int64_t b = 0; b < cols / kQK; ++b) {
+      const uint8_t* blk = p + b * sizeof(BlockQ8_0);
+      uint16_t d;
+      std::memcpy(&d, blk, 2);
+      out.d[b] = HalfToF32(d);
+      const auto* qs = reinterpret_cast<const int8_t*>(blk + 2);
+      for (int64_t j = 0; j < kQK; j += L) {
+        hn::StoreU(hn::PromoteTo(d16, hn::LoadU(DI8(), qs + j)), d16, out.q + b * kQK + j);
       }
-      return;
-    case DType::kQ4_0:
-    case DType::kQ4_1:
-    case DType::kQ5_0:
-    case DType::kQ5_1: {
-      const bool has_min = dtype == DType::kQ4_1 || dtype == DType::kQ5_1;
-      const bool five = dtype == DType::kQ5_0 || dtype == DType::kQ5_1;
-      const size_t bytes = GetDTypeInfo(dtype).block_bytes;
-      const auto off = hn::Set(d16, static_cast<int16_t>(has_min ? 0 : (five ? 16 : 8)));
-      const auto mask = hn::Set(d16, int16_t{0xF});
-      for (int64_t b = 0; b < cols / kQK; ++b) {
-        const uint8_t* blk = p + b * bytes;
-        uint16_t d, m = 0;
-        uint32_t qh = 0;
-        std::memcpy(&d, blk, 2);
-        if (has_min) std::memcpy(&m, blk + 2, 2);
-        const uint8_t* qs = blk + 2 + (has_min ? 2 : 0);
-        if (five) {
-          std::memcpy(&qh, qs, 4);
-          qs += 4;
+    }
+  } else if constexpr (dtype == DType::kQ4_0 || dtype == DType::kQ4_1 || dtype == DType::kQ5_0 ||
+                       dtype == DType::kQ5_1) {
+    constexpr bool has_min = dtype == DType::kQ4_1 || dtype == DType::kQ5_1;
+    constexpr bool five = dtype == DType::kQ5_0 || dtype == DType::kQ5_1;
+    const size_t bytes = GetDTypeInfo(dtype).block_bytes;
+    const auto off = hn::Set(d16, static_cast<int16_t>(has_min ? 0 : (five ? 16 : 8)));
+    const auto mask = hn::Set(d16, int16_t{0xF});
+    for (int64_t b = 0; b < cols / kQK; ++b) {
+      const uint8_t* blk = p + b * bytes;
+      uint16_t d, m = 0;
+      uint32_t qh = 0;
+      std::memcpy(&d, blk, 2);
+      if constexpr (has_min) std::memcpy(&m, blk + 2, 2);
+      const uint8_t* qs = blk + 2 + (has_min ? 2 : 0);
+      if constexpr (five) {
+        std::memcpy(&qh, qs, 4);
+        qs += 4;
+      }
+      out.d[b] = HalfToF32(d);
+      if constexpr (has_min) out.m[b] = HalfToF32(m);
+      int16_t* q = out.q + b * kQK;
+      for (int64_t j = 0; j < 16; j += L) {
+        const auto v = LoadU8(qs + j);
+        auto lo = hn::And(v, mask);
+        auto hi = hn::ShiftRight<4>(v);
+        if constexpr (five) {
+          lo = hn::Or(lo, HighBits(qh, static_cast<int>(j)));
+          hi = hn::Or(hi, HighBits(qh, static_cast<int>(16 + j)));
         }
-        out.d[b] = F16ToF32(d);
-        if (has_min) out.m[b] = F16ToF32(m);
-        int16_t* q = out.q + b * kQK;
-        for (int64_t j = 0; j < 16; j += L) {
-          const auto v = LoadU8(qs + j);
+        hn::StoreU(hn::Sub(lo, off), d16, q + j);
+        hn::StoreU(hn::Sub(hi, off), d16, q + 16 + j);
+      }
+    }
+  } else if constexpr (dtype == DType::kQ4_K || dtype == DType::kQ5_K) {
+    constexpr bool q5 = dtype == DType::kQ5_K;
+    const size_t bytes = GetDTypeInfo(dtype).block_bytes;
+    const auto mask = hn::Set(d16, int16_t{0xF});
+    for (int64_t b = 0; b < cols / kQK_K; ++b) {
+      const uint8_t* blk = p + b * bytes;
+      uint16_t d, dmin;
+      std::memcpy(&d, blk, 2);
+      std::memcpy(&dmin, blk + 2, 2);
+      const uint8_t* scales = blk + 4;
+      const uint8_t* qh = blk + 16;
+      const uint8_t* qs = blk + (q5 ? 48 : 16);
+      out.d[b] = HalfToF32(d);
+      out.m[b] = HalfToF32(dmin);
+      int16_t* q = out.q + b * kQK_K;
+      uint8_t sc[8], mn[8];
+      for (int j = 0; j < 8; ++j) {
+        GetScaleMinK4(j, scales, &sc[j], &mn[j]);
+        out.mins[b * 8 + j] = mn[j];
+      }
+      for (int c = 0; c < 4; ++c) {
+        const auto sc_lo = hn::Set(d16, static_cast<int16_t>(sc[2 * c]));
+        const auto sc_hi = hn::Set(d16, static_cast<int16_t>(sc[2 * c + 1]));
+        for (int64_t l = 0; l < 32; l += L) {
+          const auto v = LoadU8(qs + 32 * c + l);
           auto lo = hn::And(v, mask);
           auto hi = hn::ShiftRight<4>(v);
-          if (five) {
-            lo = hn::Or(lo, HighBits(qh, static_cast<int>(j)));
-            hi = hn::Or(hi, HighBits(qh, static_cast<int>(16 + j)));
+          if constexpr (q5) {
+            const auto h = LoadU8(qh + l);
+            const auto sixteen = hn::Set(d16, int16_t{16});
+            lo = hn::Or(
+                lo, hn::IfThenElseZero(
+                        hn::TestBit(h, hn::Set(d16, static_cast<int16_t>(1 << (2 * c)))), sixteen));
+            hi = hn::Or(
+                hi, hn::IfThenElseZero(
+                        hn::TestBit(h, hn::Set(d16, static_cast<int16_t>(2 << (2 * c)))), sixteen));
           }
-          hn::StoreU(hn::Sub(lo, off), d16, q + j);
-          hn::StoreU(hn::Sub(hi, off), d16, q + 16 + j);
+          hn::StoreU(hn::Mul(lo, sc_lo), d16, q + 64 * c + l);
+          hn::StoreU(hn::Mul(hi, sc_hi), d16, q + 64 * c + 32 + l);
         }
       }
-      return;
     }
-    case DType::kQ4_K:
-    case DType::kQ5_K: {
-      const bool q5 = dtype == DType::kQ5_K;
-      const size_t bytes = GetDTypeInfo(dtype).block_bytes;
-      const auto mask = hn::Set(d16, int16_t{0xF});
-      for (int64_t b = 0; b < cols / kQK_K; ++b) {
-        const uint8_t* blk = p + b * bytes;
-        uint16_t d, dmin;
-        std::memcpy(&d, blk, 2);
-        std::memcpy(&dmin, blk + 2, 2);
-        const uint8_t* scales = blk + 4;
-        const uint8_t* qh = blk + 16;
-        const uint8_t* qs = blk + (q5 ? 48 : 16);
-        out.d[b] = F16ToF32(d);
-        out.m[b] = F16ToF32(dmin);
-        int16_t* q = out.q + b * kQK_K;
-        uint8_t sc[8], mn[8];
-        for (int j = 0; j < 8; ++j) {
-          GetScaleMinK4(j, scales, &sc[j], &mn[j]);
-          out.mins[b * 8 + j] = mn[j];
-        }
-        for (int c = 0; c < 4; ++c) {
-          const auto sc_lo = hn::Set(d16, static_cast<int16_t>(sc[2 * c]));
-          const auto sc_hi = hn::Set(d16, static_cast<int16_t>(sc[2 * c + 1]));
+  } else {
+    static_assert(dtype == DType::kQ6_K);
+    const auto mask = hn::Set(d16, int16_t{0xF});
+    const auto three = hn::Set(d16, int16_t{3});
+    const auto off = hn::Set(d16, int16_t{32});
+    for (int64_t b = 0; b < cols / kQK_K; ++b) {
+      const uint8_t* blk = p + b * sizeof(BlockQ6_K);
+      const uint8_t* ql = blk;
+      const uint8_t* qh = blk + 128;
+      const auto* scales = reinterpret_cast<const int8_t*>(blk + 192);
+      uint16_t d;
+      std::memcpy(&d, blk + 208, 2);
+      out.d[b] = HalfToF32(d);
+      int16_t* q = out.q + b * kQK_K;
+      for (int h = 0; h < 2; ++h) {
+        for (int k = 0; k < 4; ++k) {
           for (int64_t l = 0; l < 32; l += L) {
-            const auto v = LoadU8(qs + 32 * c + l);
-            auto lo = hn::And(v, mask);
-            auto hi = hn::ShiftRight<4>(v);
-            if (q5) {
-              const auto h = LoadU8(qh + l);
-              const auto sixteen = hn::Set(d16, int16_t{16});
-              lo = hn::Or(lo, hn::IfThenElseZero(
-                                  hn::TestBit(h, hn::Set(d16, static_cast<int16_t>(1 << (2 * c)))),
-                                  sixteen));
-              hi = hn::Or(hi, hn::IfThenElseZero(
-                                  hn::TestBit(h, hn::Set(d16, static_cast<int16_t>(2 << (2 * c)))),
-                                  sixteen));
-            }
-            hn::StoreU(hn::Mul(lo, sc_lo), d16, q + 64 * c + l);
-            hn::StoreU(hn::Mul(hi, sc_hi), d16, q + 64 * c + 32 + l);
+            const auto lv = LoadU8(ql + 64 * h + 32 * (k & 1) + l);
+            const auto low = (k >> 1) ? hn::ShiftRight<4>(lv) : hn::And(lv, mask);
+            const auto high = hn::And(hn::ShiftRightSame(LoadU8(qh + 32 * h + l), 2 * k), three);
+            const auto v = hn::Sub(hn::Or(low, hn::ShiftLeft<4>(high)), off);
+            const int64_t e = 128 * h + 32 * k + l;
+            hn::StoreU(hn::Mul(v, hn::Set(d16, static_cast<int16_t>(scales[e / 16]))), d16, q + e);
           }
         }
       }
-      return;
     }
-    case DType::kQ6_K: {
-      const auto mask = hn::Set(d16, int16_t{0xF});
-      const auto three = hn::Set(d16, int16_t{3});
-      const auto off = hn::Set(d16, int16_t{32});
-      for (int64_t b = 0; b < cols / kQK_K; ++b) {
-        const uint8_t* blk = p + b * sizeof(BlockQ6_K);
-        const uint8_t* ql = blk;
-        const uint8_t* qh = blk + 128;
-        const auto* scales = reinterpret_cast<const int8_t*>(blk + 192);
-        uint16_t d;
-        std::memcpy(&d, blk + 208, 2);
-        out.d[b] = F16ToF32(d);
-        int16_t* q = out.q + b * kQK_K;
-        for (int h = 0; h < 2; ++h) {
-          for (int k = 0; k < 4; ++k) {
-            for (int64_t l = 0; l < 32; l += L) {
-              const auto lv = LoadU8(ql + 64 * h + 32 * (k & 1) + l);
-              const auto low = (k >> 1) ? hn::ShiftRight<4>(lv) : hn::And(lv, mask);
-              const auto high = hn::And(hn::ShiftRightSame(LoadU8(qh + 32 * h + l), 2 * k), three);
-              const auto v = hn::Sub(hn::Or(low, hn::ShiftLeft<4>(high)), off);
-              const int64_t e = 128 * h + 32 * k + l;
-              hn::StoreU(hn::Mul(v, hn::Set(d16, static_cast<int16_t>(scales[e / 16]))), d16,
-                         q + e);
-            }
-          }
-        }
-      }
-      return;
-    }
+  }
+}
+
+// SIMD twin of DecodeRowRef (identical integers and scales).
+using DecodeFn = void (*)(const void*, int64_t, const DecodedRow&);
+DecodeFn DecodeFor(DType dtype) {
+  switch (dtype) {
+    case DType::kQ8_0:
+      return &DecodeRowT<DType::kQ8_0>;
+    case DType::kQ4_0:
+      return &DecodeRowT<DType::kQ4_0>;
+    case DType::kQ4_1:
+      return &DecodeRowT<DType::kQ4_1>;
+    case DType::kQ5_0:
+      return &DecodeRowT<DType::kQ5_0>;
+    case DType::kQ5_1:
+      return &DecodeRowT<DType::kQ5_1>;
+    case DType::kQ4_K:
+      return &DecodeRowT<DType::kQ4_K>;
+    case DType::kQ5_K:
+      return &DecodeRowT<DType::kQ5_K>;
+    case DType::kQ6_K:
+      return &DecodeRowT<DType::kQ6_K>;
     default:
       break;
   }
   MAMBA_CHECK(false, "DecodeRow: %s", DTypeName(dtype).data());
+  return nullptr;
+}
+
+void DecodeRow(DType dtype, const void* row, int64_t cols, const DecodedRow& out) {
+  DecodeFor(dtype)(row, cols, out);
 }
 
 // Integer dot product of group b (g elements) as int32 lanes.
@@ -272,6 +300,7 @@ struct RowScratch {
 void QuantMatMulSimd(const WeightMatrix& w, const QuantActs& xq, int64_t n, float* y,
                      int64_t y_stride, ThreadPool* pool) {
   const DotFn dot = DotFor(QuantKindOf(w.dtype));
+  const DecodeFn decode = DecodeFor(w.dtype);
   const size_t row_bytes = DTypeRowBytes(w.dtype, w.cols);
   const int64_t macs_per_row = std::max<int64_t>(1, w.cols * n);
   const int64_t grain = std::max<int64_t>(4, 32768 / macs_per_row);
@@ -285,7 +314,7 @@ void QuantMatMulSimd(const WeightMatrix& w, const QuantActs& xq, int64_t n, floa
         const uint8_t* pf = WeightRow(w, row_bytes, r + 2);
         for (size_t off = 0; off < row_bytes; off += 64) __builtin_prefetch(pf + off, 0, 2);
       }
-      DecodeRow(w.dtype, WeightRow(w, row_bytes, r), w.cols, dr);
+      decode(WeightRow(w, row_bytes, r), w.cols, dr);
       for (int64_t i = 0; i < n; ++i) y[i * y_stride + r] = dot(dr, xq, i, w.cols);
     }
   });
