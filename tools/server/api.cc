@@ -236,15 +236,13 @@ HttpResponse Api::Completions(const HttpRequest& request, bool chat) {
   Parsed p;
   BadRequest bad;
   GenerationRequest& gen = p.gen;
-  // OpenAI's defaults: plain sampling at temperature 1 (no top-k, no min-p).
-  gen.sampling.temperature = 1.0f;
-  gen.sampling.top_k = 0;
-  gen.sampling.top_p = 1.0f;
-  gen.sampling.min_p = 0.0f;
+  // Unset fields take mamba-cli's (= llama.cpp's) defaults, as llama.cpp's server does:
+  // temperature 0.8, top_k 40, top_p 0.95, min_p 0.05. Top-k also keeps sampling cheap (a
+  // partial sort instead of sorting the whole vocabulary every token).
   gen.sampling.seed = std::random_device{}();
   int64_t max_tokens =
       chat ? options_.default_chat_max_tokens : options_.default_completion_max_tokens;
-  int64_t top_k = 0, n = 1, seed = -1;
+  int64_t top_k = gen.sampling.top_k, n = 1, seed = -1;
   const char* max_key =
       chat && j.contains("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
   if (!GetInt(j, max_key, 1, options_.max_tokens_limit, max_tokens, bad) ||
