@@ -269,18 +269,88 @@ float DotQuantT(const DecodedRow& w, const QuantActs& x, int64_t x_row, int64_t 
   return hn::GetLane(hn::SumOfLanes(df, sum)) + sacc;
 }
 
-using DotFn = float (*)(const DecodedRow&, const QuantActs&, int64_t, int64_t);
+// NX activation rows (i0 .. i0 + NX - 1) against one decoded weight row: each weight vector is
+// loaded once for all NX rows (prefill). y[i * y_stride] for the NX rows.
+template <QuantKind K, int NX>
+void DotQuantTile(const DecodedRow& w, const QuantActs& x, int64_t i0, int64_t cols, float* y,
+                  int64_t y_stride) {
+  const hn::ScalableTag<int16_t> d16;
+  const hn::Repartition<int32_t, decltype(d16)> d32;
+  const hn::Repartition<float, decltype(d16)> df;
+  constexpr int64_t G = (K == QuantKind::kSym32 || K == QuantKind::kMin32) ? 32 : 256;
+  constexpr int64_t N = static_cast<int64_t>(hn::MaxLanes(d16));
+  const int64_t groups = cols / G;
+  hn::Vec<decltype(df)> facc[NX];
+  float sacc[NX];
+  for (int i = 0; i < NX; ++i) {
+    facc[i] = hn::Zero(df);
+    sacc[i] = 0.0f;
+  }
+  for (int64_t b = 0; b < groups; ++b) {
+    hn::Vec<decltype(d32)> acc0[NX], acc1[NX];
+    for (int i = 0; i < NX; ++i) acc0[i] = acc1[i] = hn::Zero(d32);
+    for (int64_t j = 0; j < G; j += N) {
+      const auto wv = hn::LoadU(d16, w.q + b * G + j);
+      for (int i = 0; i < NX; ++i) {
+        const int16_t* xq = x.q.data() + (i0 + i) * cols + b * G + j;
+        acc0[i] = hn::ReorderWidenMulAccumulate(d32, wv, hn::LoadU(d16, xq), acc0[i], acc1[i]);
+      }
+    }
+    for (int i = 0; i < NX; ++i) {
+      const auto isum = hn::RearrangeToOddPlusEven(acc0[i], acc1[i]);
+      const float xd = x.d[(i0 + i) * groups + b];
+      facc[i] = hn::MulAdd(hn::ConvertTo(df, isum), hn::Set(df, w.d[b] * xd), facc[i]);
+      if constexpr (K == QuantKind::kMin32) sacc[i] += w.m[b] * x.s[(i0 + i) * groups + b];
+      if constexpr (K == QuantKind::kKMin) {
+        const int32_t* bsum = x.bsum.data() + ((i0 + i) * cols + b * G) / 16;
+        int32_t summs = 0;
+        for (int j = 0; j < 8; ++j) summs += w.mins[b * 8 + j] * (bsum[2 * j] + bsum[2 * j + 1]);
+        sacc[i] -= w.m[b] * xd * static_cast<float>(summs);
+      }
+    }
+  }
+  for (int i = 0; i < NX; ++i) {
+    y[i * y_stride] = hn::GetLane(hn::SumOfLanes(df, facc[i])) + sacc[i];
+  }
+}
+
+constexpr int kTileX = 4;  // activation rows per weight-row pass (n > 1)
+
+// All n activation rows against one decoded weight row: y[i * y_stride], i < n.
+template <QuantKind K>
+void DotRows(const DecodedRow& w, const QuantActs& x, int64_t n, int64_t cols, float* y,
+             int64_t y_stride) {
+  if (n == 1) {
+    y[0] = DotQuantT<K>(w, x, 0, cols);
+    return;
+  }
+  int64_t i = 0;
+  for (; i + kTileX <= n; i += kTileX)
+    DotQuantTile<K, kTileX>(w, x, i, cols, y + i * y_stride, y_stride);
+  switch (n - i) {
+    case 3:
+      return DotQuantTile<K, 3>(w, x, i, cols, y + i * y_stride, y_stride);
+    case 2:
+      return DotQuantTile<K, 2>(w, x, i, cols, y + i * y_stride, y_stride);
+    case 1:
+      return DotQuantTile<K, 1>(w, x, i, cols, y + i * y_stride, y_stride);
+    default:
+      return;
+  }
+}
+
+using DotFn = void (*)(const DecodedRow&, const QuantActs&, int64_t, int64_t, float*, int64_t);
 
 DotFn DotFor(QuantKind kind) {
   switch (kind) {
     case QuantKind::kSym32:
-      return &DotQuantT<QuantKind::kSym32>;
+      return &DotRows<QuantKind::kSym32>;
     case QuantKind::kMin32:
-      return &DotQuantT<QuantKind::kMin32>;
+      return &DotRows<QuantKind::kMin32>;
     case QuantKind::kKMin:
-      return &DotQuantT<QuantKind::kKMin>;
+      return &DotRows<QuantKind::kKMin>;
     case QuantKind::kKSym:
-      return &DotQuantT<QuantKind::kKSym>;
+      return &DotRows<QuantKind::kKSym>;
   }
   return nullptr;
 }
@@ -315,7 +385,7 @@ void QuantMatMulSimd(const WeightMatrix& w, const QuantActs& xq, int64_t n, floa
         for (size_t off = 0; off < row_bytes; off += 64) __builtin_prefetch(pf + off, 0, 2);
       }
       decode(WeightRow(w, row_bytes, r), w.cols, dr);
-      for (int64_t i = 0; i < n; ++i) y[i * y_stride + r] = dot(dr, xq, i, w.cols);
+      dot(dr, xq, n, w.cols, y + r, y_stride);
     }
   });
 }
