@@ -19,9 +19,6 @@ double Seconds(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration<double>(to - from).count();
 }
 
-// Longest piece of a prompt run through the model in one forward call (as Session).
-constexpr int64_t kPrefillChunk = 512;
-
 }  // namespace
 
 std::string_view FinishReasonName(FinishReason reason) {
@@ -54,6 +51,8 @@ struct BatchScheduler::Slot {
   StopStringMatcher stops{std::vector<std::string>{}};
   std::vector<int32_t> history;  // prompt + fed tokens, for the penalties
   int32_t next_token = -1;       // sampled and streamed, to be fed by the next step
+  int64_t n_prefilled = 0;       // prompt tokens fed so far
+  Clock::time_point prefill_start;
   GenerationResult result;
 };
 
@@ -219,8 +218,6 @@ void BatchScheduler::WorkerLoop() {
 }
 
 void BatchScheduler::Admit(std::vector<std::unique_ptr<Pending>> admitted) {
-  const int64_t vocab = model_.config().vocab_padded;
-  std::vector<float> logits(static_cast<size_t>(vocab));
   for (auto& p : admitted) {
     auto slot = std::make_unique<Slot>();
     slot->id = p->id;
@@ -231,33 +228,7 @@ void BatchScheduler::Admit(std::vector<std::unique_ptr<Pending>> admitted) {
     if (tokenizer_ != nullptr) slot->decoder.emplace(*tokenizer_, /*skip_special=*/true);
     slot->stops = StopStringMatcher(slot->request.stop);
     slot->history = slot->request.prompt;
-    const std::vector<int32_t>& prompt = slot->request.prompt;
-    const int64_t n = static_cast<int64_t>(prompt.size());
-    slot->result.prompt_tokens = n;
-    const auto t0 = Clock::now();
-    slot->result.queue_seconds = Seconds(slot->submitted, t0);
-    Status st;
-    for (int64_t begin = 0; begin < n && st.ok(); begin += kPrefillChunk) {
-      const int64_t len = std::min(kPrefillChunk, n - begin);
-      const SeqSlice slice{0, len, &slot->state};
-      const int64_t row = len - 1;
-      ForwardBatch batch;
-      batch.tokens = std::span<const int32_t>(prompt).subspan(begin, len);
-      batch.seqs = std::span<const SeqSlice>(&slice, 1);
-      if (begin + len == n) batch.logit_rows = std::span<const int64_t>(&row, 1);
-      batch.logits = logits.data();
-      st = model_.Forward(batch, scratch_, pool_);
-    }
-    slot->result.prefill_seconds = Seconds(t0, Clock::now());
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stats_.prompt_tokens += n;
-    }
-    if (!st.ok()) {
-      Finish(*slot, FinishReason::kError, st);
-      continue;
-    }
-    if (!SampleAndStream(*slot, logits)) continue;
+    slot->result.prompt_tokens = static_cast<int64_t>(slot->request.prompt.size());
     for (auto& s : slots_) {
       if (!s) {
         s = std::move(slot);
@@ -269,34 +240,76 @@ void BatchScheduler::Admit(std::vector<std::unique_ptr<Pending>> admitted) {
 }
 
 void BatchScheduler::Step() {
+  // Rows of this step: one per decoding sequence (its last sampled token), then the next chunk
+  // of each prompt still being prefilled, within the per-step prefill budget. Logits are wanted
+  // for every decode row and for the last row of a prompt that completes here.
   std::vector<int32_t> tokens;
   std::vector<SeqSlice> seqs;
-  std::vector<int64_t> rows;
-  std::vector<size_t> which;  // slot index of each row
+  std::vector<int64_t> logit_rows;
+  std::vector<size_t> logit_slots;                    // slot index of each logit row
+  std::vector<std::pair<size_t, int64_t>> prefilled;  // (slot, tokens fed this step)
   for (size_t i = 0; i < slots_.size(); ++i) {
-    if (!slots_[i]) continue;
+    Slot* slot = slots_[i].get();
+    if (slot == nullptr || slot->n_prefilled < slot->result.prompt_tokens) continue;
     const int64_t row = static_cast<int64_t>(tokens.size());
-    tokens.push_back(slots_[i]->next_token);
-    seqs.push_back({row, 1, &slots_[i]->state});
-    rows.push_back(row);
-    which.push_back(i);
+    tokens.push_back(slot->next_token);
+    seqs.push_back({row, 1, &slot->state});
+    logit_rows.push_back(row);
+    logit_slots.push_back(i);
+  }
+  int64_t budget = std::max<int64_t>(options_.max_prefill_per_step, 1);
+  const auto now = Clock::now();
+  for (size_t i = 0; i < slots_.size() && budget > 0; ++i) {
+    Slot* slot = slots_[i].get();
+    if (slot == nullptr || slot->n_prefilled >= slot->result.prompt_tokens) continue;
+    if (slot->n_prefilled == 0) {
+      slot->prefill_start = now;
+      slot->result.queue_seconds = Seconds(slot->submitted, now);
+    }
+    const int64_t len = std::min(budget, slot->result.prompt_tokens - slot->n_prefilled);
+    const int64_t begin = static_cast<int64_t>(tokens.size());
+    const auto first = slot->request.prompt.begin() + slot->n_prefilled;
+    tokens.insert(tokens.end(), first, first + len);
+    seqs.push_back({begin, len, &slot->state});
+    prefilled.emplace_back(i, len);
+    budget -= len;
+    if (slot->n_prefilled + len == slot->result.prompt_tokens) {
+      logit_rows.push_back(begin + len - 1);
+      logit_slots.push_back(i);
+    }
   }
   if (tokens.empty()) return;
+  // Decode rows come first and prompt chunks after, so logit_rows is strictly increasing.
+  const std::vector<int64_t>& rows = logit_rows;
+  const std::vector<size_t>& which = logit_slots;
   const int64_t vocab = model_.config().vocab_padded;
-  logits_.resize(tokens.size() * static_cast<size_t>(vocab));
+  logits_.resize(std::max<size_t>(rows.size(), 1) * static_cast<size_t>(vocab));
   ForwardBatch batch{tokens, seqs, rows, logits_.data()};
   const Status st = model_.Forward(batch, scratch_, pool_);
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++stats_.decode_steps;
+    for (const auto& [i, len] : prefilled) stats_.prompt_tokens += len;
+  }
+  const auto done = Clock::now();
+  for (const auto& [i, len] : prefilled) {
+    Slot& slot = *slots_[i];
+    slot.n_prefilled += len;
+    if (slot.n_prefilled == slot.result.prompt_tokens) {
+      slot.result.prefill_seconds = Seconds(slot.prefill_start, done);
+    }
+  }
+  if (!st.ok()) {
+    // Only an internal failure gets here (prompts were validated at Submit).
+    for (auto& slot : slots_) {
+      if (!slot) continue;
+      Finish(*slot, FinishReason::kError, st);
+      slot.reset();
+    }
+    return;
   }
   for (size_t r = 0; r < which.size(); ++r) {
     std::unique_ptr<Slot>& slot = slots_[which[r]];
-    if (!st.ok()) {
-      Finish(*slot, FinishReason::kError, st);
-      slot.reset();
-      continue;
-    }
     const std::span<const float> row(logits_.data() + r * vocab, static_cast<size_t>(vocab));
     if (!SampleAndStream(*slot, row)) slot.reset();
   }

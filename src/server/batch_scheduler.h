@@ -2,9 +2,11 @@
 // BatchScheduler: continuous batching of many generation requests over one Model, with no HTTP.
 // A worker thread owns up to `max_slots` slots (each a SequenceState, a Sampler, a stop-string
 // matcher, a stream decoder and a token budget). Each step it admits queued requests into free
-// slots (prefilling their prompts), then runs ONE Model::Forward for the next token of every
-// active sequence, samples per slot, streams text through the request's callback and frees the
-// slots whose requests finished or were cancelled. Layer: server (links engine).
+// slots, then runs ONE Model::Forward holding the next token of every decoding sequence plus the
+// next chunk of the prompts being prefilled (at most max_prefill_per_step prompt tokens, so a
+// long prompt never stalls the other streams for more than one chunk), samples per slot, streams
+// text through the request's callback and frees the slots whose requests finished or were
+// cancelled. Layer: server (links engine).
 //
 //   BatchScheduler sched(model, &tokenizer, &pool, options);
 //   GenerationRequest req;
@@ -48,7 +50,7 @@ struct GenerationResult {
   std::vector<int32_t> tokens;  // sampled ids, including a stopping EOS
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;  // tokens sampled (OpenAI usage.completion_tokens)
-  double queue_seconds = 0;       // from Submit to the start of the prefill
+  double queue_seconds = 0;       // from Submit to the first prompt chunk
   double prefill_seconds = 0;
   double first_token_seconds = 0;  // from Submit to the first sampled token
   double total_seconds = 0;        // from Submit to the end
@@ -70,10 +72,11 @@ struct GenerationRequest {
 };
 
 struct SchedulerOptions {
-  int max_slots = 4;             // sequences decoded together (>= 1)
-  int max_queue = 64;            // requests waiting for a slot beyond which Submit refuses
-  std::vector<int32_t> eos_ids;  // generation ends when one is sampled (unless ignore_eos)
-  int64_t n_vocab = 0;           // logit columns sampled; 0 = the model's vocab_size
+  int max_slots = 4;                   // sequences decoded together (>= 1)
+  int max_queue = 64;                  // requests waiting for a slot beyond which Submit refuses
+  std::vector<int32_t> eos_ids;        // generation ends when one is sampled (unless ignore_eos)
+  int64_t n_vocab = 0;                 // logit columns sampled; 0 = the model's vocab_size
+  int64_t max_prefill_per_step = 512;  // prompt tokens fed per step, over all new requests
 };
 
 // The outcome of Submit.
@@ -90,7 +93,7 @@ struct SchedulerStats {
   int64_t requests_finished = 0;  // on_done called (any reason)
   int64_t prompt_tokens = 0;      // prefilled
   int64_t generated_tokens = 0;   // sampled
-  int64_t decode_steps = 0;       // batched forward calls
+  int64_t decode_steps = 0;       // batched forward calls (decode rows + prompt chunks)
   int64_t queue_depth = 0;        // waiting now
   int64_t active = 0;             // in slots now
   int max_slots = 0;
@@ -130,9 +133,11 @@ class BatchScheduler {
   struct Pending;
 
   void WorkerLoop();
-  // Takes queued requests into free slots and prefills them. Called by the worker without mu_.
+  // Puts queued requests into free slots (their prompts are fed by the next steps). Called by
+  // the worker without mu_.
   void Admit(std::vector<std::unique_ptr<Pending>> admitted);
-  // One batched forward over every active slot, then sampling and streaming.
+  // One batched forward over every active slot (decode rows + prompt chunks), then sampling and
+  // streaming for the slots that got logits.
   void Step();
   // Samples the next token of `slot` from `logits` and streams it; returns false when it ended.
   bool SampleAndStream(Slot& slot, std::span<const float> logits);

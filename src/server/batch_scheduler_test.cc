@@ -101,7 +101,12 @@ Outcome Reference(const Model& model, const Tokenizer* tok, const std::vector<in
   return o;
 }
 
-TEST(BatchSchedulerTest, GreedyBatchedEqualsSingleOnTinyModel) {
+// Run with the default prefill budget and with 3 prompt tokens per step (prompts are fed in
+// chunks across steps, mixed with other sequences' decode rows).
+class BatchSchedulerTest : public ::testing::TestWithParam<int64_t> {};
+INSTANTIATE_TEST_SUITE_P(PrefillBudget, BatchSchedulerTest, ::testing::Values(512, 3));
+
+TEST_P(BatchSchedulerTest, GreedyBatchedEqualsSingleOnTinyModel) {
   auto m = Model::Load(kTiny.string());
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   const Model& model = **m;
@@ -114,6 +119,7 @@ TEST(BatchSchedulerTest, GreedyBatchedEqualsSingleOnTinyModel) {
   ThreadPool pool(2);
   SchedulerOptions opt;
   opt.max_slots = 4;
+  opt.max_prefill_per_step = GetParam();
   BatchScheduler sched(model, nullptr, &pool, opt);
   Collector c;
   for (size_t i = 0; i < prompts.size(); ++i) {
@@ -136,6 +142,9 @@ TEST(BatchSchedulerTest, GreedyBatchedEqualsSingleOnTinyModel) {
   EXPECT_EQ(c.Get(1).result.tokens, std::vector<int32_t>(golden.begin(), golden.begin() + 9));
   const SchedulerStats st = sched.Stats();
   EXPECT_EQ(st.requests_finished, 6);
+  int64_t n_prompt = 0;
+  for (const auto& p : prompts) n_prompt += static_cast<int64_t>(p.size());
+  EXPECT_EQ(st.prompt_tokens, n_prompt);
   EXPECT_EQ(st.active, 0);
   EXPECT_EQ(st.queue_depth, 0);
   EXPECT_EQ(st.generated_tokens, 24 + 9 + 31 + 17 + 5 + 20);
