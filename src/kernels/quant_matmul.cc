@@ -2,9 +2,11 @@
 // Quantized MatMul (Highway, runtime dispatch). Activations are quantized once per call to the
 // 8-bit blocks ggml-cpu pairs with the weight type (QuantizeActs, scalar); each weight row is
 // decoded with SIMD to int16 "effective integers" (nibbles/bits unpacked, offsets removed, K-quant
-// sub-block scales folded in), then dotted with every activation row through int16 x int16 ->
-// int32 multiply-adds (pmaddwd); each group's int32 lane sums are scaled by the two group scales
-// in F32 lanes. Also the SIMD dequantizer behind ConvertToF32. Scalar twin: quant_matmul_ref.cc.
+// sub-block scales folded in; one specialization per dtype), then dotted with the activation
+// rows through int16 x int16 -> int32 multiply-adds (pmaddwd), 4 activation rows per weight load
+// when n > 1; each group's int32 lane sums are scaled by the two group scales in F32 lanes.
+// Also the SIMD dequantizer behind ConvertToF32 (bit-exact with the scalar reference).
+// Scalar twin: quant_matmul_ref.cc.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/quant_matmul.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
