@@ -43,7 +43,7 @@ int Run(int argc, char** argv) {
   app.add_option("--host", host, "address to listen on (default 127.0.0.1)");
   app.add_option("--port", port, "port (default 8080; 0 = any free port)")
       ->check(CLI::Range(0, 65535));
-  app.add_option("-p,--parallel", parallel, "sequences decoded together (default 4)")
+  app.add_option("--parallel,--np", parallel, "sequences decoded together (default 4)")
       ->check(CLI::Range(1, 256));
   app.add_option("--queue", queue, "requests waiting beyond --parallel before 429 (default 64)")
       ->check(CLI::Range(0, 100000));
