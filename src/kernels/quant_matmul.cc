@@ -485,6 +485,9 @@ HWY_EXPORT(DequantizeRowSimd);
 
 void QuantMatMul(const WeightMatrix& w, const float* x, int64_t x_stride, int64_t n, float* y,
                  int64_t y_stride, ThreadPool* pool) {
+  const int block = GetDTypeInfo(w.dtype).block_size;
+  MAMBA_CHECK(w.cols % block == 0, "MatMul: %s rows of %lld not a multiple of %d",
+              DTypeName(w.dtype).data(), static_cast<long long>(w.cols), block);
   QuantActs xq;
   QuantizeActs(QuantKindOf(w.dtype), x, x_stride, n, w.cols, &xq);
   HWY_DYNAMIC_DISPATCH(QuantMatMulSimd)(w, xq, n, y, y_stride, pool);

@@ -223,6 +223,9 @@ float DotQuantRef(QuantKind kind, const DecodedRow& w, const QuantActs& x, int64
 
 void QuantMatMulRef(const WeightMatrix& w, const float* x, int64_t x_stride, int64_t n, float* y,
                     int64_t y_stride) {
+  const int block = GetDTypeInfo(w.dtype).block_size;
+  MAMBA_CHECK(w.cols % block == 0, "MatMulRef: %s rows of %lld not a multiple of %d",
+              DTypeName(w.dtype).data(), static_cast<long long>(w.cols), block);
   const QuantKind kind = QuantKindOf(w.dtype);
   QuantActs xq;
   QuantizeActs(kind, x, x_stride, n, w.cols, &xq);

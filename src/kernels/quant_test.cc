@@ -311,6 +311,16 @@ TEST(QuantMatMulTest, GatherRowsDequantizesExactly) {
   }
 }
 
+TEST(QuantMatMulTest, RowsNotAMultipleOfTheBlockAbort) {
+  std::vector<uint8_t> bytes(1024);
+  std::vector<float> x(300), y(2);
+  const WeightMatrix w{DType::kQ4_K, bytes.data(), 1, 288};
+  EXPECT_DEATH(MatMul(w, x.data(), 288, 1, y.data(), 1, nullptr), "not a multiple of 256");
+  EXPECT_DEATH(MatMulRef(w, x.data(), 288, 1, y.data(), 1), "not a multiple of 256");
+  const WeightMatrix w0{DType::kQ8_0, bytes.data(), 1, 48};
+  EXPECT_DEATH(MatMul(w0, x.data(), 48, 1, y.data(), 1, nullptr), "not a multiple of 32");
+}
+
 // Activation quantization as ggml-cpu: Q8_0 rounds half to even with id = 127 / amax; Q8_K
 // uses iscale = -127 / (signed max).
 TEST(QuantMatMulTest, ActivationQuantizationMatchesGgmlRules) {

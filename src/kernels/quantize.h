@@ -22,7 +22,9 @@ void DequantizeRowRef(DType dtype, const void* src, int64_t n, float* dst);
 
 // The type a row of `cols` elements is stored in when `want` is requested, as llama-quantize
 // does: `want` if cols is a multiple of its block size, else Q4_K -> Q5_0, Q5_K -> Q5_1,
-// Q6_K -> Q8_0 when cols % 32 == 0, else F16. Plain types are returned unchanged.
+// Q6_K -> Q8_0 when cols % 32 == 0, else F16. llama-quantize aborts for the 32-element types
+// (no fallback defined); we return F16, which is what its K-quant fallback produces and what
+// the reference files use (`--tensor-type ssm_dt=f16`). Plain types are returned unchanged.
 DType QuantFallback(DType want, int64_t cols);
 
 }  // namespace mamba
