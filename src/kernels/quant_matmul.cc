@@ -431,7 +431,7 @@ void DequantizeQ6K(const uint8_t* p, int64_t n, float* dst) {
 
 // SIMD dequantization (bit-exact with DequantizeRowRef): decode, then F32 lanes of
 // d * q (minus dmin * m for K kinds, plus m for *_1 kinds), same operation order.
-void DequantizeRowSimd(DType dtype, const void* src, int64_t n, float* dst) {
+void DequantizeChunk(DType dtype, const void* src, int64_t n, float* dst) {
   const hn::ScalableTag<float> df;
   const hn::Rebind<int16_t, decltype(df)> d16;
   const hn::Rebind<int32_t, decltype(df)> d32;
@@ -469,6 +469,17 @@ void DequantizeRowSimd(DType dtype, const void* src, int64_t n, float* dst) {
         hn::StoreU(v, df, dst + e);
       }
     }
+  }
+}
+
+// Dequantizes in chunks of 8192 elements so the decode scratch stays small for whole tensors.
+void DequantizeRowSimd(DType dtype, const void* src, int64_t n, float* dst) {
+  constexpr int64_t kChunk = 8192;  // a multiple of every block size
+  const size_t chunk_bytes = DTypeRowBytes(dtype, kChunk);
+  const auto* p = static_cast<const uint8_t*>(src);
+  for (int64_t e = 0; e < n; e += kChunk) {
+    DequantizeChunk(dtype, p + static_cast<size_t>(e / kChunk) * chunk_bytes,
+                    std::min(kChunk, n - e), dst + e);
   }
 }
 
