@@ -12,6 +12,8 @@
 #include "command_runner.h"
 #include "download/fake_hub_server.h"
 #include "golden_util.h"
+#include "model/checkpoint.h"
+#include "model/gguf_export.h"
 
 namespace mamba {
 namespace {
@@ -156,6 +158,27 @@ TEST(CliTest, HfDownloadsIntoCacheAndRuns) {
   EXPECT_EQ(r.out, Join(want, " ") + "\n");
   EXPECT_EQ(hub.Count("GET", "model.safetensors"), gets) << "second run downloaded again";
   fs::remove_all(home);
+}
+
+// A GGUF file runs alone: mamba-cli takes the GGUF export of mamba1-tiny (no config.json, no
+// tokenizer.json next to it) and gives the golden greedy ids.
+TEST(CliTest, GgufFileRunsAlone) {
+  const fs::path dir = kModels / "mamba1-tiny";
+  auto ck = OpenCheckpoint(dir.string());
+  ASSERT_TRUE(ck.ok()) << ck.status().ToString();
+  const fs::path tmp = fs::temp_directory_path() / ("mamba_cli_gguf_" + std::to_string(getpid()));
+  fs::create_directories(tmp);
+  const fs::path gguf = tmp / "tiny.gguf";
+  ASSERT_TRUE(WriteMambaGguf(*ck, gguf.string()).ok());
+  const auto index = testing::ReadJson(dir / "golden/f32/index.json");
+  const auto& prompt = index["prompts"][2];
+  const auto want = testing::ReadI32(dir / "golden/f32" / prompt["files"]["greedy_tokens"]["file"]);
+  const RunResult r = RunCli("-m '" + gguf.string() + "' --prompt-ids " +
+                             Join(prompt["tokens"].get<std::vector<int32_t>>(), ",") +
+                             " -n 32 --temp 0 --ignore-eos --print-ids --no-stats");
+  fs::remove_all(tmp);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, Join(want, " ") + "\n");
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "engine/generate.h"
 #include "engine/session.h"
 #include "interactive.h"
+#include "tokenizer/gguf_vocab.h"
 #include "tokenizer/model_files.h"
 
 namespace mamba::cli {
@@ -95,15 +96,13 @@ int Load(CliOptions& o, bool need_tokenizer, Runtime& rt) {
   rt.eos_ids = {rt.model->config().eos_token_id};
 
   const std::string& dir = rt.model->checkpoint().dir;
-  auto tok_file = FindTokenizerFile(dir, o.tokenizer_path);
-  if (!tok_file.ok()) {
-    if (need_tokenizer || !o.tokenizer_path.empty()) {
-      return Fail(tok_file.status().ToString());
-    }
-    return 0;
+  // --tokenizer, else tokenizer.json in the model folder, else a GGUF's own vocabulary.
+  auto tok = LoadTokenizerForModel(dir, o.tokenizer_path, rt.model->checkpoint().gguf.get());
+  if (!tok.ok()) {
+    const bool none = tok.status().code() == StatusCode::kNotFound;
+    if (none && !need_tokenizer && o.tokenizer_path.empty()) return 0;
+    return Fail(tok.status().ToString());
   }
-  auto tok = Tokenizer::FromFile(*tok_file);
-  if (!tok.ok()) return Fail(tok.status().ToString());
   rt.tokenizer.emplace(std::move(tok).value());
   auto ids = LoadGenerationTokenIds(dir, *rt.tokenizer);
   if (!ids.ok()) return Fail(ids.status().ToString());
