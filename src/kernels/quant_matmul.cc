@@ -373,6 +373,70 @@ struct RowScratch {
   DecodedRow view() { return DecodedRow{q.data(), d.data(), m.data(), mins.data()}; }
 };
 
+// Decode (n == 1) for Q8_0 / Q4_0 weights without the int16 row buffer: each block is widened
+// in registers and multiplied straight into the activation block (same integers as DecodeRow).
+template <DType kT>
+float DotFusedSym32(const uint8_t* HWY_RESTRICT row, const QuantActs& x, int64_t cols) {
+  static_assert(kT == DType::kQ8_0 || kT == DType::kQ4_0);
+  const hn::ScalableTag<int16_t> d16;
+  const hn::Repartition<int32_t, decltype(d16)> d32;
+  const hn::Repartition<float, decltype(d16)> df;
+  constexpr int64_t N = static_cast<int64_t>(hn::MaxLanes(d16));
+  constexpr size_t kBytes =
+      kT == DType::kQ8_0 ? sizeof(quant::BlockQ8_0) : sizeof(quant::BlockQ4_0);
+  constexpr int kUnroll = 4;
+  const int64_t groups = cols / 32;
+  const int16_t* HWY_RESTRICT xq = x.q.data();
+  const float* HWY_RESTRICT xd = x.d.data();
+  hn::Vec<decltype(df)> facc[kUnroll];
+  for (auto& f : facc) f = hn::Zero(df);
+  for (int64_t b = 0; b < groups; ++b) {
+    const uint8_t* blk = row + b * kBytes;
+    uint16_t dbits;
+    std::memcpy(&dbits, blk, 2);
+    const int16_t* xb = xq + b * 32;
+    auto acc0 = hn::Zero(d32), acc1 = hn::Zero(d32);
+    if constexpr (kT == DType::kQ8_0) {
+      const hn::Rebind<int8_t, decltype(d16)> di8;
+      const auto* qs = reinterpret_cast<const int8_t*>(blk + 2);
+      for (int64_t j = 0; j < 32; j += N) {
+        const auto wv = hn::PromoteTo(d16, hn::LoadU(di8, qs + j));
+        acc0 = hn::ReorderWidenMulAccumulate(d32, wv, hn::LoadU(d16, xb + j), acc0, acc1);
+      }
+#if HWY_TARGET != HWY_SCALAR  // (no Combine there; N == 1)
+    } else if constexpr (N >= 32) {
+      // One vector holds the whole block: low nibbles (elements 0..15) in the lower half.
+      const hn::Half<decltype(d16)> dh;
+      const hn::Rebind<uint8_t, decltype(dh)> du8;
+      const auto v = hn::BitCast(
+          dh, hn::PromoteTo(hn::RebindToUnsigned<decltype(dh)>(), hn::LoadU(du8, blk + 2)));
+      const auto lo = hn::And(v, hn::Set(dh, int16_t{0xF}));
+      const auto hi = hn::ShiftRight<4>(v);
+      const auto wv = hn::Sub(hn::Combine(d16, hi, lo), hn::Set(d16, int16_t{8}));
+      acc0 = hn::ReorderWidenMulAccumulate(d32, wv, hn::LoadU(d16, xb), acc0, acc1);
+#endif
+    } else {
+      const hn::Rebind<uint8_t, decltype(d16)> du8;
+      const auto eight = hn::Set(d16, int16_t{8});
+      for (int64_t j = 0; j < 16; j += N) {
+        const auto v = hn::BitCast(
+            d16, hn::PromoteTo(hn::RebindToUnsigned<decltype(d16)>(), hn::LoadU(du8, blk + 2 + j)));
+        const auto lo = hn::Sub(hn::And(v, hn::Set(d16, int16_t{0xF})), eight);
+        const auto hi = hn::Sub(hn::ShiftRight<4>(v), eight);
+        acc0 = hn::ReorderWidenMulAccumulate(d32, lo, hn::LoadU(d16, xb + j), acc0, acc1);
+        acc0 = hn::ReorderWidenMulAccumulate(d32, hi, hn::LoadU(d16, xb + 16 + j), acc0, acc1);
+      }
+    }
+    const auto isum = hn::RearrangeToOddPlusEven(acc0, acc1);
+    auto& f = facc[b % kUnroll];
+    f = hn::MulAdd(hn::ConvertTo(df, isum), hn::Set(df, HalfToF32(dbits) * xd[b]), f);
+  }
+  const auto sum = hn::Add(hn::Add(facc[0], facc[1]), hn::Add(facc[2], facc[3]));
+  return hn::GetLane(hn::SumOfLanes(df, sum));
+}
+
+using FusedFn = float (*)(const uint8_t*, const QuantActs&, int64_t);
+
 void QuantMatMulSimd(const WeightMatrix& w, const QuantActs& xq, int64_t n, float* y,
                      int64_t y_stride, ThreadPool* pool) {
   const DotFn dot = DotFor(QuantKindOf(w.dtype));
@@ -380,6 +444,21 @@ void QuantMatMulSimd(const WeightMatrix& w, const QuantActs& xq, int64_t n, floa
   const size_t row_bytes = DTypeRowBytes(w.dtype, w.cols);
   const int64_t macs_per_row = std::max<int64_t>(1, w.cols * n);
   const int64_t grain = std::max<int64_t>(4, 32768 / macs_per_row);
+  FusedFn fused = nullptr;
+  if (n == 1 && w.dtype == DType::kQ8_0) fused = &DotFusedSym32<DType::kQ8_0>;
+  if (n == 1 && w.dtype == DType::kQ4_0) fused = &DotFusedSym32<DType::kQ4_0>;
+  if (fused != nullptr) {
+    ParallelForOrInline(pool, w.rows, grain, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        if (r + 2 < r1) {
+          const uint8_t* pf = WeightRow(w, row_bytes, r + 2);
+          for (size_t off = 0; off < row_bytes; off += 64) __builtin_prefetch(pf + off, 0, 2);
+        }
+        y[r] = fused(WeightRow(w, row_bytes, r), xq, w.cols);
+      }
+    });
+    return;
+  }
   ParallelForOrInline(pool, w.rows, grain, [&](int64_t r0, int64_t r1) {
     RowScratch scratch(w.cols);
     const DecodedRow dr = scratch.view();
