@@ -5,8 +5,8 @@
 // sub-block scales folded in; one specialization per dtype), then dotted with the activation
 // rows through int16 x int16 -> int32 multiply-adds (pmaddwd), 4 activation rows per weight load
 // when n > 1; each group's int32 lane sums are scaled by the two group scales in F32 lanes.
-// Also the SIMD dequantizer behind ConvertToF32 (bit-exact with the scalar reference).
-// Scalar twin: quant_matmul_ref.cc.
+// The decode lives in quant_decode-inl.h (shared with dequantize.cc). Scalar twin:
+// quant_matmul_ref.cc.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/quant_matmul.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
@@ -22,6 +22,9 @@
 #include "kernels/matmul_internal.h"
 #include "kernels/quant_blocks.h"
 #include "kernels/quant_internal.h"
+// clang-format off
+#include "kernels/quant_decode-inl.h"
+// clang-format on
 #include "kernels/quantize.h"
 #include "threading/thread_pool.h"
 
@@ -30,194 +33,6 @@ namespace mamba {
 namespace kernels_internal {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
-
-// Up to 16 int16 lanes: chunks of 16 stored bytes widen into one of these.
-using D16 = hn::CappedTag<int16_t, 16>;
-using DU16 = hn::RebindToUnsigned<D16>;
-using DU8 = hn::Rebind<uint8_t, D16>;
-using DI8 = hn::Rebind<int8_t, D16>;
-
-HWY_INLINE hn::Vec<D16> LoadU8(const uint8_t* p) {
-  return hn::BitCast(D16(), hn::PromoteTo(DU16(), hn::LoadU(DU8(), p)));
-}
-
-// F16 bits -> F32, exact: F16C where the target has it, else the scalar conversion.
-HWY_INLINE float HalfToF32(uint16_t h) {
-#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
-  return _cvtsh_ss(h);
-#else
-  return F16ToF32(h);
-#endif
-}
-
-// Lanes 0 or 16 from bits [first, first + Lanes) of `bits`.
-HWY_INLINE hn::Vec<D16> HighBits(uint32_t bits, int first) {
-  alignas(64) static constexpr uint16_t kBit[16] = {1,   2,   4,    8,    16,   32,   64,    128,
-                                                    256, 512, 1024, 2048, 4096, 8192, 16384, 32768};
-  const DU16 du;
-  const auto v = hn::Set(du, static_cast<uint16_t>(bits >> first));
-  const auto m = hn::TestBit(v, hn::Load(du, kBit));
-  return hn::BitCast(D16(), hn::IfThenElseZero(m, hn::Set(du, uint16_t{16})));
-}
-
-// SIMD twin of DecodeRowRef (identical integers and scales).
-template <DType kT>
-void DecodeRowT(const void* row, int64_t cols, const DecodedRow& out) {
-  constexpr DType dtype = kT;
-  using namespace quant;  // NOLINT(build/namespaces)
-  const D16 d16;
-  const int64_t L = static_cast<int64_t>(hn::Lanes(d16));
-  const auto* p = static_cast<const uint8_t*>(row);
-  if constexpr (dtype == DType::kQ8_0) {
-    for (int64_t b = 0; b < cols / kQK; ++b) {
-      const uint8_t* blk = p + b * sizeof(BlockQ8_0);
-      uint16_t d;
-      std::memcpy(&d, blk, 2);
-      out.d[b] = HalfToF32(d);
-      const auto* qs = reinterpret_cast<const int8_t*>(blk + 2);
-      for (int64_t j = 0; j < kQK; j += L) {
-        hn::StoreU(hn::PromoteTo(d16, hn::LoadU(DI8(), qs + j)), d16, out.q + b * kQK + j);
-      }
-    }
-  } else if constexpr (dtype == DType::kQ4_0 || dtype == DType::kQ4_1 || dtype == DType::kQ5_0 ||
-                       dtype == DType::kQ5_1) {
-    constexpr bool has_min = dtype == DType::kQ4_1 || dtype == DType::kQ5_1;
-    constexpr bool five = dtype == DType::kQ5_0 || dtype == DType::kQ5_1;
-    const size_t bytes = GetDTypeInfo(dtype).block_bytes;
-    const auto off = hn::Set(d16, static_cast<int16_t>(has_min ? 0 : (five ? 16 : 8)));
-    const auto mask = hn::Set(d16, int16_t{0xF});
-    for (int64_t b = 0; b < cols / kQK; ++b) {
-      const uint8_t* blk = p + b * bytes;
-      uint16_t d, m = 0;
-      uint32_t qh = 0;
-      std::memcpy(&d, blk, 2);
-      if constexpr (has_min) std::memcpy(&m, blk + 2, 2);
-      const uint8_t* qs = blk + 2 + (has_min ? 2 : 0);
-      if constexpr (five) {
-        std::memcpy(&qh, qs, 4);
-        qs += 4;
-      }
-      out.d[b] = HalfToF32(d);
-      if constexpr (has_min) out.m[b] = HalfToF32(m);
-      int16_t* q = out.q + b * kQK;
-      for (int64_t j = 0; j < 16; j += L) {
-        const auto v = LoadU8(qs + j);
-        auto lo = hn::And(v, mask);
-        auto hi = hn::ShiftRight<4>(v);
-        if constexpr (five) {
-          lo = hn::Or(lo, HighBits(qh, static_cast<int>(j)));
-          hi = hn::Or(hi, HighBits(qh, static_cast<int>(16 + j)));
-        }
-        hn::StoreU(hn::Sub(lo, off), d16, q + j);
-        hn::StoreU(hn::Sub(hi, off), d16, q + 16 + j);
-      }
-    }
-  } else if constexpr (dtype == DType::kQ4_K || dtype == DType::kQ5_K) {
-    constexpr bool q5 = dtype == DType::kQ5_K;
-    const size_t bytes = GetDTypeInfo(dtype).block_bytes;
-    const auto mask = hn::Set(d16, int16_t{0xF});
-    for (int64_t b = 0; b < cols / kQK_K; ++b) {
-      const uint8_t* blk = p + b * bytes;
-      uint16_t d, dmin;
-      std::memcpy(&d, blk, 2);
-      std::memcpy(&dmin, blk + 2, 2);
-      const uint8_t* scales = blk + 4;
-      const uint8_t* qh = blk + 16;
-      const uint8_t* qs = blk + (q5 ? 48 : 16);
-      out.d[b] = HalfToF32(d);
-      out.m[b] = HalfToF32(dmin);
-      int16_t* q = out.q + b * kQK_K;
-      // int16 copies: byte arrays here get merged into word loads by the compiler, which
-      // miss store-to-load forwarding (measured ~40% of the decode time).
-      int16_t sc[8];
-      for (int j = 0; j < 8; ++j) {
-        uint8_t s8, m8;
-        GetScaleMinK4(j, scales, &s8, &m8);
-        sc[j] = s8;
-        out.mins[b * 8 + j] = m8;
-      }
-      for (int c = 0; c < 4; ++c) {
-        const auto sc_lo = hn::Set(d16, sc[2 * c]);
-        const auto sc_hi = hn::Set(d16, sc[2 * c + 1]);
-        for (int64_t l = 0; l < 32; l += L) {
-          const auto v = LoadU8(qs + 32 * c + l);
-          auto lo = hn::And(v, mask);
-          auto hi = hn::ShiftRight<4>(v);
-          if constexpr (q5) {
-            const auto h = LoadU8(qh + l);
-            const auto sixteen = hn::Set(d16, int16_t{16});
-            lo = hn::Or(
-                lo, hn::IfThenElseZero(
-                        hn::TestBit(h, hn::Set(d16, static_cast<int16_t>(1 << (2 * c)))), sixteen));
-            hi = hn::Or(
-                hi, hn::IfThenElseZero(
-                        hn::TestBit(h, hn::Set(d16, static_cast<int16_t>(2 << (2 * c)))), sixteen));
-          }
-          hn::StoreU(hn::Mul(lo, sc_lo), d16, q + 64 * c + l);
-          hn::StoreU(hn::Mul(hi, sc_hi), d16, q + 64 * c + 32 + l);
-        }
-      }
-    }
-  } else {
-    static_assert(dtype == DType::kQ6_K);
-    const auto mask = hn::Set(d16, int16_t{0xF});
-    const auto three = hn::Set(d16, int16_t{3});
-    const auto off = hn::Set(d16, int16_t{32});
-    for (int64_t b = 0; b < cols / kQK_K; ++b) {
-      const uint8_t* blk = p + b * sizeof(BlockQ6_K);
-      const uint8_t* ql = blk;
-      const uint8_t* qh = blk + 128;
-      const auto* scales = reinterpret_cast<const int8_t*>(blk + 192);
-      uint16_t d;
-      std::memcpy(&d, blk + 208, 2);
-      out.d[b] = HalfToF32(d);
-      int16_t* q = out.q + b * kQK_K;
-      for (int h = 0; h < 2; ++h) {
-        for (int k = 0; k < 4; ++k) {
-          for (int64_t l = 0; l < 32; l += L) {
-            const auto lv = LoadU8(ql + 64 * h + 32 * (k & 1) + l);
-            const auto low = (k >> 1) ? hn::ShiftRight<4>(lv) : hn::And(lv, mask);
-            const auto high = hn::And(hn::ShiftRightSame(LoadU8(qh + 32 * h + l), 2 * k), three);
-            const auto v = hn::Sub(hn::Or(low, hn::ShiftLeft<4>(high)), off);
-            const int64_t e = 128 * h + 32 * k + l;
-            hn::StoreU(hn::Mul(v, hn::Set(d16, static_cast<int16_t>(scales[e / 16]))), d16, q + e);
-          }
-        }
-      }
-    }
-  }
-}
-
-// SIMD twin of DecodeRowRef (identical integers and scales).
-using DecodeFn = void (*)(const void*, int64_t, const DecodedRow&);
-DecodeFn DecodeFor(DType dtype) {
-  switch (dtype) {
-    case DType::kQ8_0:
-      return &DecodeRowT<DType::kQ8_0>;
-    case DType::kQ4_0:
-      return &DecodeRowT<DType::kQ4_0>;
-    case DType::kQ4_1:
-      return &DecodeRowT<DType::kQ4_1>;
-    case DType::kQ5_0:
-      return &DecodeRowT<DType::kQ5_0>;
-    case DType::kQ5_1:
-      return &DecodeRowT<DType::kQ5_1>;
-    case DType::kQ4_K:
-      return &DecodeRowT<DType::kQ4_K>;
-    case DType::kQ5_K:
-      return &DecodeRowT<DType::kQ5_K>;
-    case DType::kQ6_K:
-      return &DecodeRowT<DType::kQ6_K>;
-    default:
-      break;
-  }
-  MAMBA_CHECK(false, "DecodeRow: %s", DTypeName(dtype).data());
-  return nullptr;
-}
-
-void DecodeRow(DType dtype, const void* row, int64_t cols, const DecodedRow& out) {
-  DecodeFor(dtype)(row, cols, out);
-}
 
 // Integer dot product of group b (g elements) as int32 lanes.
 template <int64_t G, class D16, class D32>
@@ -475,93 +290,6 @@ void QuantMatMulSimd(const WeightMatrix& w, const QuantActs& xq, int64_t n, floa
   });
 }
 
-// Q6_K dequantization: (d * scale) * (q - 32) in F32 lanes, the reference's order (this keeps
-// the sign of zero results, which d * (scale * (q - 32)) would not).
-void DequantizeQ6K(const uint8_t* p, int64_t n, float* dst) {
-  const hn::ScalableTag<float> df;
-  const hn::Rebind<int32_t, decltype(df)> d32;
-  const hn::Rebind<uint8_t, decltype(df)> du8;
-  const int64_t N = static_cast<int64_t>(hn::Lanes(df));
-  const auto mask = hn::Set(d32, 0xF);
-  const auto three = hn::Set(d32, 3);
-  const auto off = hn::Set(d32, 32);
-  for (int64_t b = 0; b < n / quant::kQK_K; ++b) {
-    const uint8_t* blk = p + b * sizeof(quant::BlockQ6_K);
-    const auto* scales = reinterpret_cast<const int8_t*>(blk + 192);
-    uint16_t dh;
-    std::memcpy(&dh, blk + 208, 2);
-    const float d = F16ToF32(dh);
-    float* y = dst + b * quant::kQK_K;
-    for (int h = 0; h < 2; ++h) {
-      for (int k = 0; k < 4; ++k) {
-        for (int64_t l = 0; l < 32; l += N) {
-          const auto lv = hn::PromoteTo(d32, hn::LoadU(du8, blk + 64 * h + 32 * (k & 1) + l));
-          const auto low = (k >> 1) ? hn::ShiftRight<4>(lv) : hn::And(lv, mask);
-          const auto hv = hn::PromoteTo(d32, hn::LoadU(du8, blk + 128 + 32 * h + l));
-          const auto high = hn::And(hn::ShiftRightSame(hv, 2 * k), three);
-          const auto v = hn::Sub(hn::Or(low, hn::ShiftLeft<4>(high)), off);
-          const int64_t e = 128 * h + 32 * k + l;
-          hn::StoreU(hn::Mul(hn::Set(df, d * scales[e / 16]), hn::ConvertTo(df, v)), df, y + e);
-        }
-      }
-    }
-  }
-}
-
-// SIMD dequantization (bit-exact with DequantizeRowRef): decode, then F32 lanes of
-// d * q (minus dmin * m for K kinds, plus m for *_1 kinds), same operation order.
-void DequantizeChunk(DType dtype, const void* src, int64_t n, float* dst) {
-  const hn::ScalableTag<float> df;
-  const hn::Rebind<int16_t, decltype(df)> d16;
-  const hn::Rebind<int32_t, decltype(df)> d32;
-  const int64_t N = static_cast<int64_t>(hn::Lanes(df));
-  if (dtype == DType::kQ6_K && N <= 16) {
-    return DequantizeQ6K(static_cast<const uint8_t*>(src), n, dst);
-  }
-  std::vector<int16_t> q(static_cast<size_t>(n)), mins(static_cast<size_t>(n / 32));
-  std::vector<float> d(static_cast<size_t>(n / 32)), m(static_cast<size_t>(n / 32));
-  const DecodedRow dr{q.data(), d.data(), m.data(), mins.data()};
-  DecodeRow(dtype, src, n, dr);
-  const QuantKind kind = QuantKindOf(dtype);
-  const int64_t g = QuantGroup(kind);
-  if (N > 16) return DequantizeRowRef(dtype, src, n, dst);  // never on x86
-  for (int64_t b = 0; b < n / g; ++b) {
-    // Per sub-block of 16 (Q6_K) or 32: value = scale * q (+ m / - min), as the reference does.
-    const int64_t sub = dtype == DType::kQ6_K ? 16 : 32;
-    for (int64_t s0 = 0; s0 < g; s0 += sub) {
-      const int64_t e0 = b * g + s0;
-      for (int64_t e = e0; e < e0 + sub; e += N) {
-        const auto qi = hn::ConvertTo(df, hn::PromoteTo(d32, hn::LoadU(d16, q.data() + e)));
-        hn::Vec<decltype(df)> v;
-        if (kind == QuantKind::kSym32) {
-          v = hn::Mul(qi, hn::Set(df, d[b]));
-        } else if (kind == QuantKind::kMin32) {
-          v = hn::Add(hn::Mul(qi, hn::Set(df, d[b])), hn::Set(df, m[b]));
-        } else if (kind == QuantKind::kKMin) {
-          // q already holds sc * v; the reference computes (d * sc) * v - dmin * m, both exact
-          // products, so d * (sc * v) - dmin * m rounds identically.
-          v = hn::Sub(hn::Mul(hn::Set(df, d[b]), qi),
-                      hn::Set(df, m[b] * static_cast<float>(mins[b * 8 + s0 / 32])));
-        } else {
-          v = hn::Mul(hn::Set(df, d[b]), qi);
-        }
-        hn::StoreU(v, df, dst + e);
-      }
-    }
-  }
-}
-
-// Dequantizes in chunks of 8192 elements so the decode scratch stays small for whole tensors.
-void DequantizeRowSimd(DType dtype, const void* src, int64_t n, float* dst) {
-  constexpr int64_t kChunk = 8192;  // a multiple of every block size
-  const size_t chunk_bytes = DTypeRowBytes(dtype, kChunk);
-  const auto* p = static_cast<const uint8_t*>(src);
-  for (int64_t e = 0; e < n; e += kChunk) {
-    DequantizeChunk(dtype, p + static_cast<size_t>(e / kChunk) * chunk_bytes,
-                    std::min(kChunk, n - e), dst + e);
-  }
-}
-
 }  // namespace HWY_NAMESPACE
 }  // namespace kernels_internal
 }  // namespace mamba
@@ -571,7 +299,6 @@ HWY_AFTER_NAMESPACE();
 namespace mamba::kernels_internal {
 
 HWY_EXPORT(QuantMatMulSimd);
-HWY_EXPORT(DequantizeRowSimd);
 
 void QuantMatMul(const WeightMatrix& w, const float* x, int64_t x_stride, int64_t n, float* y,
                  int64_t y_stride, ThreadPool* pool) {
@@ -581,11 +308,6 @@ void QuantMatMul(const WeightMatrix& w, const float* x, int64_t x_stride, int64_
   QuantActs xq;
   QuantizeActs(QuantKindOf(w.dtype), x, x_stride, n, w.cols, &xq);
   HWY_DYNAMIC_DISPATCH(QuantMatMulSimd)(w, xq, n, y, y_stride, pool);
-}
-
-void DequantizeRow(DType dtype, const void* src, int64_t n, float* dst) {
-  if (dtype == DType::kQ8_1 || dtype == DType::kQ8_K) return DequantizeRowRef(dtype, src, n, dst);
-  HWY_DYNAMIC_DISPATCH(DequantizeRowSimd)(dtype, src, n, dst);
 }
 
 }  // namespace mamba::kernels_internal
