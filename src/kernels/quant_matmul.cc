@@ -250,6 +250,61 @@ float DotFusedSym32(const uint8_t* HWY_RESTRICT row, const QuantActs& x, int64_t
   return hn::GetLane(hn::SumOfLanes(df, sum));
 }
 
+// Decode (n == 1) for Q4_K weights without the int16 row buffer: per 64-element chunk the 32
+// bytes are widened in registers, split into the two sub-blocks' nibbles, multiplied by their
+// 6-bit scales (int16) and multiply-added into the activations (same integers as DecodeRow).
+float DotFusedQ4K(const uint8_t* HWY_RESTRICT row, const QuantActs& x, int64_t cols) {
+  const hn::ScalableTag<int16_t> d16;
+  const hn::Repartition<int32_t, decltype(d16)> d32;
+  const hn::Repartition<float, decltype(d16)> df;
+  const hn::Rebind<uint8_t, decltype(d16)> du8;
+  constexpr int64_t N = static_cast<int64_t>(hn::MaxLanes(d16));
+  static_assert(32 % N == 0, "a chunk half must be whole vectors");
+  const int64_t groups = cols / quant::kQK_K;
+  const int16_t* HWY_RESTRICT xq = x.q.data();
+  const auto mask = hn::Set(d16, int16_t{0xF});
+  auto facc0 = hn::Zero(df), facc1 = hn::Zero(df);
+  float sacc = 0.0f;
+  for (int64_t b = 0; b < groups; ++b) {
+    const uint8_t* blk = row + b * sizeof(quant::BlockQ4_K);
+    uint16_t dbits, dminbits;
+    std::memcpy(&dbits, blk, 2);
+    std::memcpy(&dminbits, blk + 2, 2);
+    const uint8_t* scales = blk + 4;
+    const uint8_t* qs = blk + 16;
+    const int16_t* xb = xq + b * quant::kQK_K;
+    const int32_t* bsum = x.bsum.data() + b * 16;
+    int16_t sc[8];
+    int32_t summs = 0;
+    for (int j = 0; j < 8; ++j) {
+      uint8_t s8, m8;
+      quant::GetScaleMinK4(j, scales, &s8, &m8);
+      sc[j] = s8;
+      summs += m8 * (bsum[2 * j] + bsum[2 * j + 1]);
+    }
+    auto acc0 = hn::Zero(d32), acc1 = hn::Zero(d32);
+    for (int c = 0; c < 4; ++c) {
+      const auto sc_lo = hn::Set(d16, sc[2 * c]);
+      const auto sc_hi = hn::Set(d16, sc[2 * c + 1]);
+      for (int64_t l = 0; l < 32; l += N) {
+        const auto v = hn::BitCast(d16, hn::PromoteTo(hn::RebindToUnsigned<decltype(d16)>(),
+                                                      hn::LoadU(du8, qs + 32 * c + l)));
+        const auto lo = hn::Mul(hn::And(v, mask), sc_lo);
+        const auto hi = hn::Mul(hn::ShiftRight<4>(v), sc_hi);
+        acc0 = hn::ReorderWidenMulAccumulate(d32, lo, hn::LoadU(d16, xb + 64 * c + l), acc0, acc1);
+        acc0 = hn::ReorderWidenMulAccumulate(d32, hi, hn::LoadU(d16, xb + 64 * c + 32 + l), acc0,
+                                             acc1);
+      }
+    }
+    const float xd = x.d[b];
+    const auto isum = hn::ConvertTo(df, hn::RearrangeToOddPlusEven(acc0, acc1));
+    auto& f = (b & 1) ? facc1 : facc0;
+    f = hn::MulAdd(isum, hn::Set(df, HalfToF32(dbits) * xd), f);
+    sacc -= HalfToF32(dminbits) * xd * static_cast<float>(summs);
+  }
+  return hn::GetLane(hn::SumOfLanes(df, hn::Add(facc0, facc1))) + sacc;
+}
+
 using FusedFn = float (*)(const uint8_t*, const QuantActs&, int64_t);
 
 void QuantMatMulSimd(const WeightMatrix& w, const QuantActs& xq, int64_t n, float* y,
@@ -262,6 +317,7 @@ void QuantMatMulSimd(const WeightMatrix& w, const QuantActs& xq, int64_t n, floa
   FusedFn fused = nullptr;
   if (n == 1 && w.dtype == DType::kQ8_0) fused = &DotFusedSym32<DType::kQ8_0>;
   if (n == 1 && w.dtype == DType::kQ4_0) fused = &DotFusedSym32<DType::kQ4_0>;
+  if (n == 1 && w.dtype == DType::kQ4_K) fused = &DotFusedQ4K;
   if (fused != nullptr) {
     ParallelForOrInline(pool, w.rows, grain, [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) {
