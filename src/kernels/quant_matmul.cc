@@ -305,6 +305,59 @@ float DotFusedQ4K(const uint8_t* HWY_RESTRICT row, const QuantActs& x, int64_t c
   return hn::GetLane(hn::SumOfLanes(df, hn::Add(facc0, facc1))) + sacc;
 }
 
+// Decode (n == 1) for Q6_K weights (embeddings / LM heads) without the int16 row buffer: 6-bit
+// values rebuilt in registers, times their int8 sub-block scales (int16), multiply-added into the
+// activations (same integers as DecodeRow).
+float DotFusedQ6K(const uint8_t* HWY_RESTRICT row, const QuantActs& x, int64_t cols) {
+  const hn::ScalableTag<int16_t> d16;
+  const hn::Repartition<int32_t, decltype(d16)> d32;
+  const hn::Repartition<float, decltype(d16)> df;
+  const hn::Rebind<uint8_t, decltype(d16)> du8;
+  const hn::RebindToUnsigned<decltype(d16)> du16;
+  constexpr int64_t N = static_cast<int64_t>(hn::MaxLanes(d16));
+  static_assert(32 % N == 0, "a 32-element run must be whole vectors");
+  const int64_t groups = cols / quant::kQK_K;
+  const auto mask = hn::Set(d16, int16_t{0xF});
+  const auto three = hn::Set(d16, int16_t{3});
+  const auto off = hn::Set(d16, int16_t{32});
+  auto facc0 = hn::Zero(df), facc1 = hn::Zero(df);
+  for (int64_t b = 0; b < groups; ++b) {
+    const uint8_t* blk = row + b * sizeof(quant::BlockQ6_K);
+    const auto* scales = reinterpret_cast<const int8_t*>(blk + 192);
+    uint16_t dbits;
+    std::memcpy(&dbits, blk + 208, 2);
+    const int16_t* xb = x.q.data() + b * quant::kQK_K;
+    auto acc0 = hn::Zero(d32), acc1 = hn::Zero(d32);
+    for (int h = 0; h < 2; ++h) {
+      for (int k = 0; k < 4; ++k) {
+        for (int64_t l = 0; l < 32; l += N) {
+          const auto lv = hn::BitCast(
+              d16, hn::PromoteTo(du16, hn::LoadU(du8, blk + 64 * h + 32 * (k & 1) + l)));
+          const auto low = (k >> 1) ? hn::ShiftRight<4>(lv) : hn::And(lv, mask);
+          const auto hv =
+              hn::BitCast(d16, hn::PromoteTo(du16, hn::LoadU(du8, blk + 128 + 32 * h + l)));
+          const auto high = hn::And(hn::ShiftRightSame(hv, 2 * k), three);
+          const auto v = hn::Sub(hn::Or(low, hn::ShiftLeft<4>(high)), off);
+          const int64_t e = 128 * h + 32 * k + l;
+          hn::Vec<decltype(d16)> sv;
+          if constexpr (N >= 32) {  // lanes 0..15 and 16..31 belong to two sub-blocks
+            sv = hn::IfThenElse(hn::FirstN(d16, 16), hn::Set(d16, int16_t{scales[e / 16]}),
+                                hn::Set(d16, int16_t{scales[e / 16 + 1]}));
+          } else {
+            sv = hn::Set(d16, int16_t{scales[e / 16]});
+          }
+          acc0 = hn::ReorderWidenMulAccumulate(d32, hn::Mul(v, sv), hn::LoadU(d16, xb + e), acc0,
+                                               acc1);
+        }
+      }
+    }
+    const auto isum = hn::ConvertTo(df, hn::RearrangeToOddPlusEven(acc0, acc1));
+    auto& f = (b & 1) ? facc1 : facc0;
+    f = hn::MulAdd(isum, hn::Set(df, HalfToF32(dbits) * x.d[b]), f);
+  }
+  return hn::GetLane(hn::SumOfLanes(df, hn::Add(facc0, facc1)));
+}
+
 using FusedFn = float (*)(const uint8_t*, const QuantActs&, int64_t);
 
 void QuantMatMulSimd(const WeightMatrix& w, const QuantActs& xq, int64_t n, float* y,
@@ -318,6 +371,7 @@ void QuantMatMulSimd(const WeightMatrix& w, const QuantActs& xq, int64_t n, floa
   if (n == 1 && w.dtype == DType::kQ8_0) fused = &DotFusedSym32<DType::kQ8_0>;
   if (n == 1 && w.dtype == DType::kQ4_0) fused = &DotFusedSym32<DType::kQ4_0>;
   if (n == 1 && w.dtype == DType::kQ4_K) fused = &DotFusedQ4K;
+  if (n == 1 && w.dtype == DType::kQ6_K) fused = &DotFusedQ6K;
   if (fused != nullptr) {
     ParallelForOrInline(pool, w.rows, grain, [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) {
