@@ -98,14 +98,51 @@ HttpServer::HttpServer(HttpServerOptions options) : impl_(std::make_unique<Impl>
 HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::Handle(const std::string& method, const std::string& path, HttpHandler handler) {
-  auto h = [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
-    Apply(handler(Convert(req)), res);
-  };
   if (method == "GET") {
-    impl_->server.Get(path, h);
-  } else {
-    impl_->server.Post(path, h);
+    impl_->server.Get(
+        path, [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
+          Apply(handler(Convert(req)), res);
+        });
+    return;
   }
+  // POST bodies are read here, not by httplib, because httplib 0.11 applies its payload limit
+  // only to bodies with a Content-Length: a chunked body could grow without bound. Reading stops
+  // at the limit and the connection is closed after the 413.
+  const size_t limit = impl_->options.max_body_bytes;
+  auto error_body = impl_->options.error_body;
+  const httplib::Server::HandlerWithContentReader h =
+      [handler = std::move(handler), limit, error_body](const httplib::Request& req,
+                                                        httplib::Response& res,
+                                                        const httplib::ContentReader& reader) {
+        std::string body;
+        bool too_large = false;
+        const bool read_ok = reader([&](const char* data, size_t n) {
+          if (body.size() + n > limit) {
+            too_large = true;
+            return false;
+          }
+          body.append(data, n);
+          return true;
+        });
+        // httplib refuses a Content-Length over its own limit (set to the same) before reading.
+        too_large = too_large || (req.has_header("Content-Length") &&
+                                  req.get_header_value<uint64_t>("Content-Length") > limit);
+        if (too_large || !read_ok) {
+          const int status = too_large ? 413 : 400;
+          res.status = status;
+          res.set_header("Connection", "close");
+          if (error_body) {
+            res.set_content(error_body(status, too_large ? "the request body is too large"
+                                                         : "the request body could not be read"),
+                            "application/json");
+          }
+          return;
+        }
+        HttpRequest r = Convert(req);
+        r.body = std::move(body);
+        Apply(handler(r), res);
+      };
+  impl_->server.Post(path, h);
 }
 
 Status HttpServer::Bind() {

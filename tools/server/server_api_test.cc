@@ -344,6 +344,41 @@ TEST_F(ServerApiTest, HostileInputsGetOpenAiErrors) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 413);
   EXPECT_TRUE(json::parse(r->body, nullptr, false).contains("error")) << r->body;
+  // The same limit holds for a chunked body (no Content-Length).
+  std::string chunked =
+      "POST /v1/completions HTTP/1.1\r\nHost: x\r\n"
+      "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+  char size_line[32];
+  std::snprintf(size_line, sizeof(size_line), "%zx\r\n", huge.size());
+  chunked += size_line + huge + "\r\n0\r\n\r\n";
+  // (The server may hang up while the client still sends; then the 413 is lost in the reset.)
+  const std::string chunked_reply = RawExchange(s.port(), chunked, 1 << 20, /*half_close=*/false);
+  EXPECT_TRUE(chunked_reply.empty() || chunked_reply.find(" 413 ") != std::string::npos)
+      << chunked_reply.substr(0, 200);
+  EXPECT_EQ(chunked_reply.find(" 200 "), std::string::npos);
+  // And with httplib's client, which sends a chunked body from a content provider.
+  auto big = c.Post(
+      "/v1/completions", huge.size(),
+      [&huge](size_t offset, size_t length, httplib::DataSink& sink) {
+        sink.write(huge.data() + offset, std::min<size_t>(length, 4096));
+        return true;
+      },
+      "application/json");
+  if (big) EXPECT_EQ(big->status, 413) << big->body.substr(0, 200);
+  auto chunked_big = c.Post(
+      "/v1/completions",
+      [&huge, sent = size_t{0}](size_t, httplib::DataSink& sink) mutable {
+        if (sent >= huge.size()) {
+          sink.done();
+          return true;
+        }
+        const size_t n = std::min<size_t>(4096, huge.size() - sent);
+        sink.write(huge.data() + sent, n);
+        sent += n;
+        return true;
+      },
+      "application/json");
+  if (chunked_big) EXPECT_EQ(chunked_big->status, 413) << chunked_big->body.substr(0, 200);
   // Unknown path and wrong method.
   r = c.Get("/v1/nothing");
   ASSERT_TRUE(r);
