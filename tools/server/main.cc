@@ -9,6 +9,8 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -94,6 +96,17 @@ int Run(int argc, char** argv) {
   api_opt.model_name = alias.empty() ? std::filesystem::path(dir).filename().string() : alias;
   if (api_opt.model_name.empty()) api_opt.model_name = "mamba";
   api_opt.bos_token = ids->bos.value_or(sched_opt.eos_ids.front());
+  // A model's own chat template is Jinja in tokenizer_config.json; it cannot run here yet.
+  if (chat_template_path.empty()) {
+    std::ifstream cfg(std::filesystem::path(dir) / "tokenizer_config.json");
+    std::string text((std::istreambuf_iterator<char>(cfg)), std::istreambuf_iterator<char>());
+    if (text.find("\"chat_template\"") != std::string::npos) {
+      std::fprintf(stderr,
+                   "mamba-server: note: the model's tokenizer_config.json has a chat_template "
+                   "(Jinja), which is not supported yet; /v1/chat/completions uses the default "
+                   "template (docs/server.md; --chat-template FILE to change it)\n");
+    }
+  }
   if (!chat_template_path.empty()) {
     auto t = ChatTemplate::FromFile(chat_template_path);
     if (!t.ok()) return Fail(t.status().ToString());
