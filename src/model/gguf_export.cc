@@ -5,9 +5,11 @@
 #include "model/gguf_export.h"
 
 #include <cmath>
+#include <cstring>
 #include <memory>
 
 #include "kernels/matmul.h"
+#include "kernels/quantize.h"
 #include "model/gguf_checkpoint.h"
 
 namespace mamba {
@@ -41,7 +43,7 @@ namespace {
 // Collects output tensors; owns the bytes of the ones it converts.
 class Exporter {
  public:
-  explicit Exporter(const Checkpoint& ck) : ck_(ck) {}
+  Exporter(const Checkpoint& ck, const GgufExportOptions& opts) : ck_(ck), opts_(opts) {}
 
   StatusOr<const TensorView*> Source(const std::string& name) const {
     const TensorView* t = ck_.tensors.Find(name);
@@ -55,8 +57,58 @@ class Exporter {
     MAMBA_ASSIGN_OR_RETURN(const TensorView* t, Source(src));
     TensorView v = *t;
     v.name = dst;
+    if (opts_.matrix_type) {
+      const DType want = opts_.matrix_type(dst, *t);
+      if (want != t->dtype) {
+        MAMBA_ASSIGN_OR_RETURN(v, Convert(src, *t, want));
+        v.name = dst;
+      }
+    }
     out_.push_back(std::move(v));
     return Status::Ok();
+  }
+
+  // `t` re-stored as `want` through F32, row by row (rows = last dim).
+  StatusOr<TensorView> Convert(const std::string& src, const TensorView& t, DType want) {
+    const int64_t cols = t.shape.empty() ? 1 : t.shape.back();
+    const int64_t rows = cols == 0 ? 0 : t.numel() / cols;
+    const auto& info = GetDTypeInfo(want);
+    if (IsQuantized(want) && cols % info.block_size != 0) {
+      return InvalidArgumentError("'" + ck_.weights_path + "': tensor '" + src + "': rows of " +
+                                  std::to_string(cols) + " do not fit " +
+                                  std::string(DTypeName(want)) + " blocks");
+    }
+    const size_t in_row = DTypeRowBytes(t.dtype, cols);
+    const size_t out_row = DTypeRowBytes(want, cols);
+    auto buf = std::make_unique<std::vector<float>>(static_cast<size_t>(rows) * out_row / 4 + 1);
+    uint8_t* out = reinterpret_cast<uint8_t*>(buf->data());
+    std::vector<float> row(static_cast<size_t>(cols));
+    for (int64_t r = 0; r < rows; ++r) {
+      ConvertToF32(t.dtype, t.data + r * in_row, cols, row.data());
+      uint8_t* o = out + r * out_row;
+      if (want == DType::kF32) {
+        std::memcpy(o, row.data(), out_row);
+      } else if (want == DType::kF16 || want == DType::kBF16) {
+        for (int64_t i = 0; i < cols; ++i) {
+          const uint16_t h = want == DType::kF16 ? F32ToF16(row[i]) : F32ToBF16(row[i]);
+          std::memcpy(o + 2 * i, &h, 2);
+        }
+      } else if (IsQuantized(want)) {
+        QuantizeRow(want, row.data(), cols, o);
+      } else {
+        return UnimplementedError("'" + ck_.weights_path + "': tensor '" + src +
+                                  "': cannot store as " + std::string(DTypeName(want)));
+      }
+    }
+    TensorView v;
+    v.dtype = want;
+    v.shape = t.shape;
+    v.data = out;
+    v.nbytes = static_cast<size_t>(rows) * out_row;
+    owned_.push_back(std::move(buf));
+    ++converted_;
+    if (opts_.progress) opts_.progress(src, converted_);
+    return v;
   }
 
   // Upcast to F32 with `shape`; `transform` may change the values (e.g. A = -exp(A_log)).
@@ -90,6 +142,8 @@ class Exporter {
 
  private:
   const Checkpoint& ck_;
+  const GgufExportOptions& opts_;
+  int converted_ = 0;
   std::vector<TensorView> out_;
   std::vector<std::unique_ptr<std::vector<float>>> owned_;
 };
@@ -111,7 +165,7 @@ Status WriteMambaGguf(const Checkpoint& ck, const std::string& path,
   if (c.arch != Arch::kMamba1) {
     return UnimplementedError("'" + path + "': GGUF export supports Mamba-1 only");
   }
-  Exporter ex(ck);
+  Exporter ex(ck, options);
   const std::string emb = ck.tensors.Find("backbone.embeddings.weight") != nullptr
                               ? "backbone.embeddings.weight"
                               : "backbone.embedding.weight";
@@ -146,6 +200,7 @@ Status WriteMambaGguf(const Checkpoint& ck, const std::string& path,
   const DType emb_dtype = ck.tensors.Find(emb)->dtype;
   if (emb_dtype == DType::kF16) file_type = 1;
   if (emb_dtype == DType::kBF16) file_type = 32;
+  if (options.file_type) file_type = *options.file_type;
   auto metadata = MambaGgufMetadata(c, options.name, file_type);
   metadata.insert(metadata.end(), options.extra_metadata.begin(), options.extra_metadata.end());
   return WriteGguf(path, metadata, ex.tensors());

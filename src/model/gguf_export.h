@@ -3,6 +3,9 @@
 // convert_hf_to_gguf.py lays it out, so llama.cpp and our reader load it. Layer: model.
 #pragma once
 
+#include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,6 +20,15 @@ struct GgufExportOptions {
   std::string name = "mamba";  // general.name
   // Appended after the model keys (e.g. the tokenizer.ggml.* keys of the vocabulary).
   std::vector<std::pair<std::string, GgufValue>> extra_metadata;
+  // Optional: the stored type of each matrix (token_embd, output, ssm_in/x/dt/out), given its
+  // GGUF name and source view (shape in PyTorch order). A type other than the source's is
+  // produced by converting through F32 (F32/F16/BF16, or QuantizeRow for a block type; the
+  // row length must then be a multiple of the block size). Unset: stored as is.
+  std::function<DType(const std::string& gguf_name, const TensorView& src)> matrix_type;
+  // Overrides general.file_type (default: from the embedding's dtype, see MambaGgufMetadata).
+  std::optional<uint32_t> file_type;
+  // Called after each matrix converted by `matrix_type` (its source name, count so far).
+  std::function<void(const std::string& src_name, int converted)> progress;
 };
 
 // The llama.cpp metadata of `config` (general.*, mamba.*), in the converter's order.

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: MIT
+// mamba-quantize: converts a Mamba checkpoint (safetensors, .bin or GGUF) into a GGUF of the
+// requested type, choosing per-tensor types as llama-quantize does (see docs/quantize.md).
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <string>
+
+#include "quantize_plan.h"
+
+int main(int argc, char** argv) {
+  std::string types;
+  for (const mamba::QuantTarget& t : mamba::QuantTargets()) types += " " + t.name;
+  CLI::App app{"Quantize a Mamba model into a llama.cpp-layout GGUF.\nTYPE:" + types};
+  std::string in, out, type;
+  bool quiet = false;
+  app.add_option("IN", in, "model directory or weights file (safetensors, .bin, .gguf)")
+      ->required();
+  app.add_option("OUT", out, "output .gguf file")->required();
+  app.add_option("TYPE", type, "output type:" + types)->required();
+  app.add_flag("-q,--quiet", quiet, "no progress output");
+  CLI11_PARSE(app, argc, argv);
+
+  const auto target = mamba::FindQuantTarget(type);
+  if (!target) {
+    std::fprintf(stderr, "mamba-quantize: unknown type '%s' (one of:%s)\n", type.c_str(),
+                 types.c_str());
+    return 2;
+  }
+  auto progress = [quiet](const std::string& name, int done, int total) {
+    if (quiet) return;
+    std::fprintf(stderr, "\r[%3d/%3d] %-48s", done, total, name.c_str());
+    if (done >= total) std::fputc('\n', stderr);
+    std::fflush(stderr);
+  };
+  auto result = mamba::QuantizeModelFile(in, out, *target, progress);
+  if (!quiet) std::fputc('\n', stderr);
+  if (!result.ok()) {
+    std::fprintf(stderr, "mamba-quantize: %s\n", result.status().ToString().c_str());
+    return 1;
+  }
+  std::printf("%s: %.2f MB -> %s (%s): %.2f MB\n", in.c_str(), result->in_bytes / 1e6, out.c_str(),
+              target->name.c_str(), result->out_bytes / 1e6);
+  return 0;
+}
