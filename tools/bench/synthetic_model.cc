@@ -69,17 +69,7 @@ std::vector<TensorSpec> Specs(const SyntheticShape& s) {
   return t;
 }
 
-const char* DTypeTag(DType dtype) {
-  switch (dtype) {
-    case DType::kF32:
-      return "F32";
-    case DType::kF16:
-      return "F16";
-    case DType::kBF16:
-      return "BF16";
-  }
-  return "?";
-}
+const char* DTypeTag(DType dtype) { return DTypeName(dtype).data(); }
 
 }  // namespace
 
