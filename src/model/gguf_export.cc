@@ -63,6 +63,8 @@ class Exporter {
         MAMBA_ASSIGN_OR_RETURN(v, Convert(src, *t, want));
         v.name = dst;
       }
+      ++converted_;
+      if (opts_.progress) opts_.progress(src, converted_);
     }
     out_.push_back(std::move(v));
     return Status::Ok();
@@ -106,8 +108,6 @@ class Exporter {
     v.data = out;
     v.nbytes = static_cast<size_t>(rows) * out_row;
     owned_.push_back(std::move(buf));
-    ++converted_;
-    if (opts_.progress) opts_.progress(src, converted_);
     return v;
   }
 

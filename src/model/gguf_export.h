@@ -27,7 +27,7 @@ struct GgufExportOptions {
   std::function<DType(const std::string& gguf_name, const TensorView& src)> matrix_type;
   // Overrides general.file_type (default: from the embedding's dtype, see MambaGgufMetadata).
   std::optional<uint32_t> file_type;
-  // Called after each matrix converted by `matrix_type` (its source name, count so far).
+  // With matrix_type: called after each matrix (its source name, matrices done so far).
   std::function<void(const std::string& src_name, int converted)> progress;
 };
 

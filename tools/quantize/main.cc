@@ -27,14 +27,16 @@ int main(int argc, char** argv) {
                  types.c_str());
     return 2;
   }
-  auto progress = [quiet](const std::string& name, int done, int total) {
+  bool line_open = false;
+  auto progress = [quiet, &line_open](const std::string& name, int done, int total) {
     if (quiet) return;
+    line_open = done < total;
     std::fprintf(stderr, "\r[%3d/%3d] %-48s", done, total, name.c_str());
     if (done >= total) std::fputc('\n', stderr);
     std::fflush(stderr);
   };
   auto result = mamba::QuantizeModelFile(in, out, *target, progress);
-  if (!quiet) std::fputc('\n', stderr);
+  if (line_open) std::fputc('\n', stderr);
   if (!result.ok()) {
     std::fprintf(stderr, "mamba-quantize: %s\n", result.status().ToString().c_str());
     return 1;
