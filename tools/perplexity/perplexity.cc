@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <span>
 
@@ -57,6 +58,14 @@ StatusOr<PerplexityResult> EvaluatePerplexity(const Model& model, ThreadPool* po
     if (nv != vocab) {
       return InvalidArgumentError("'" + bp + "': vocabulary of " + std::to_string(nv) +
                                   " rows, the model has " + std::to_string(vocab));
+    }
+    // The size must match the header exactly (also guards the allocations below).
+    std::error_code ec;
+    const uintmax_t size = std::filesystem::file_size(bp, ec);
+    const double want = 20.0 + 4.0 * c * nc + 4.0 * static_cast<double>(vocab) * (c - 1) * nc;
+    if (ec || static_cast<double>(size) != want) {
+      return InvalidArgumentError("'" + bp + "': size does not match its header (ctx " +
+                                  std::to_string(c) + ", " + std::to_string(nc) + " chunks)");
     }
     ctx = c;
     n_chunks = nc;

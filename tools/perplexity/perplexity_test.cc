@@ -107,7 +107,9 @@ TEST(PerplexityTest, KlAgainstSelfAndQ8) {
   EXPECT_LT(q->kl_mean, 0.01);
   EXPECT_GT(q->same_top1, 0.9);
 
-  // A wrong file is an error, not a crash.
+  // A truncated or wrong file is an error, not a crash.
+  fs::resize_file(opts.kl_base_path, fs::file_size(opts.kl_base_path) - 4);
+  EXPECT_FALSE(EvaluatePerplexity(**model, &pool, {}, opts).ok());
   opts.kl_base_path = (kRoot / "models/config.json").string();
   EXPECT_FALSE(EvaluatePerplexity(**model, &pool, {}, opts).ok());
   fs::remove_all(dir);
