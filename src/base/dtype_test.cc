@@ -58,7 +58,9 @@ TEST(DTypeTest, BF16) {
     uint32_t bits;
     std::memcpy(&bits, &f, 4);
     EXPECT_EQ(bits, b << 16);
-    if (!std::isnan(f)) EXPECT_EQ(F32ToBF16(f), b);
+    if (!std::isnan(f)) {
+      EXPECT_EQ(F32ToBF16(f), b);
+    }
   }
   // 1 + 2^-8 is halfway between bf16 1.0 and 1.0078125: ties to even -> 1.0.
   EXPECT_EQ(F32ToBF16(1.0f + std::ldexp(1.0f, -8)), 0x3F80);

@@ -364,7 +364,9 @@ TEST_F(ServerApiTest, HostileInputsGetOpenAiErrors) {
         return true;
       },
       "application/json");
-  if (big) EXPECT_EQ(big->status, 413) << big->body.substr(0, 200);
+  if (big) {
+    EXPECT_EQ(big->status, 413) << big->body.substr(0, 200);
+  }
   auto chunked_big = c.Post(
       "/v1/completions",
       [&huge, sent = size_t{0}](size_t, httplib::DataSink& sink) mutable {
@@ -378,7 +380,9 @@ TEST_F(ServerApiTest, HostileInputsGetOpenAiErrors) {
         return true;
       },
       "application/json");
-  if (chunked_big) EXPECT_EQ(chunked_big->status, 413) << chunked_big->body.substr(0, 200);
+  if (chunked_big) {
+    EXPECT_EQ(chunked_big->status, 413) << chunked_big->body.substr(0, 200);
+  }
   // Unknown path and wrong method.
   r = c.Get("/v1/nothing");
   ASSERT_TRUE(r);
