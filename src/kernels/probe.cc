@@ -27,7 +27,12 @@ uint32_t ReadSumU32Simd(const void* data, size_t bytes) {
     a2 = hn::Add(a2, hn::LoadU(du, p + i + 2 * N));
     a3 = hn::Add(a3, hn::LoadU(du, p + i + 3 * N));
   }
-  uint32_t sum = hn::GetLane(hn::SumOfLanes(du, hn::Add(hn::Add(a0, a1), hn::Add(a2, a3))));
+  // Reduce through memory: SumOfLanes on u32 maps to a signed-int reduction intrinsic on some
+  // targets, whose (intended) wrap-around UBSan reports as signed overflow.
+  alignas(64) uint32_t lanes[hn::MaxLanes(du)];
+  hn::Store(hn::Add(hn::Add(a0, a1), hn::Add(a2, a3)), du, lanes);
+  uint32_t sum = 0;
+  for (size_t k = 0; k < N; ++k) sum += lanes[k];
   for (; i < n; ++i) {
     uint32_t w;
     std::memcpy(&w, p + i, 4);
