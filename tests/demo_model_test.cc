@@ -10,8 +10,8 @@
 #include <random>
 #include <sstream>
 
-#include "engine/session.h"
 #include "io/safetensors.h"
+#include "lm_test_util.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 
@@ -20,38 +20,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Mean-token perplexity of `model` on `ids` (every next-token prediction after the first).
-double Perplexity(const Model& model, const std::vector<int32_t>& ids) {
-  ThreadPool pool(2);
-  Session session(model, &pool);
-  std::vector<float> logits;
-  EXPECT_TRUE(session.Prefill(ids, &logits).ok());
-  const int64_t vocab = model.config().vocab_padded;
-  double nll = 0;
-  for (size_t i = 0; i + 1 < ids.size(); ++i) {
-    const float* row = &logits[i * vocab];
-    double max_logit = row[0];
-    for (int64_t j = 1; j < vocab; ++j) max_logit = std::max<double>(max_logit, row[j]);
-    double sum = 0;
-    for (int64_t j = 0; j < vocab; ++j) sum += std::exp(row[j] - max_logit);
-    nll += std::log(sum) + max_logit - row[ids[i + 1]];
-  }
-  return std::exp(nll / static_cast<double>(ids.size() - 1));
-}
-
 TEST(DemoModelTest, HeldOutPerplexityFarBelowRandomModel) {
   const fs::path root(MAMBA_SOURCE_DIR);
   auto model = Model::Load((root / "models").string());
   ASSERT_TRUE(model.ok()) << model.status().ToString();
-  auto tok = Tokenizer::FromFile((root / "models/tokenizer.json").string());
-  ASSERT_TRUE(tok.ok()) << tok.status().ToString();
-  std::ifstream in(root / "tests/data/tinyshakespeare_heldout.txt", std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::vector<int32_t> ids = tok->Encode(ss.str());
+  std::vector<int32_t> ids = testing::HeldOutTokens();
   ASSERT_GT(ids.size(), 2048u);
   ids.resize(2048);
-  const double ppl = Perplexity(**model, ids);
+  ThreadPool pool(2);
+  const double ppl = testing::ReferencePerplexity(**model, ids, &pool);
 
   // The same architecture with random weights (A_log and the norms kept so it stays stable).
   const fs::path dir =
@@ -87,7 +64,7 @@ TEST(DemoModelTest, HeldOutPerplexityFarBelowRandomModel) {
   ASSERT_TRUE(WriteSafetensors((dir / "model.safetensors").string(), views).ok());
   auto random_model = Model::Load(dir.string());
   ASSERT_TRUE(random_model.ok()) << random_model.status().ToString();
-  const double random_ppl = Perplexity(**random_model, ids);
+  const double random_ppl = testing::ReferencePerplexity(**random_model, ids, &pool);
   fs::remove_all(dir);
 
   std::printf("[demo] held-out perplexity over %zu tokens: trained %.1f, random weights %.1f\n",

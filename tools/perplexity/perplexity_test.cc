@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "engine/session.h"
+#include "lm_test_util.h"
 #include "model/model.h"
 #include "perplexity.h"
 #include "quantize_plan.h"
@@ -21,37 +21,10 @@ namespace {
 namespace fs = std::filesystem;
 const fs::path kRoot = MAMBA_SOURCE_DIR;
 
-std::vector<int32_t> HeldOutTokens() {
-  auto tok = Tokenizer::FromFile((kRoot / "models/tokenizer.json").string());
-  EXPECT_TRUE(tok.ok());
-  std::ifstream in(kRoot / "tests/data/tinyshakespeare_heldout.txt", std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return tok->Encode(ss.str());
-}
-
-// Mean-token perplexity of ids (every prediction after the first), straight from Session logits.
-double ReferencePpl(const Model& model, const std::vector<int32_t>& ids) {
-  Session session(model, nullptr);
-  std::vector<float> logits;
-  EXPECT_TRUE(session.Prefill(ids, &logits).ok());
-  const int64_t vocab = model.config().vocab_padded;
-  double nll = 0;
-  for (size_t i = 0; i + 1 < ids.size(); ++i) {
-    const float* row = &logits[i * vocab];
-    double mx = row[0];
-    for (int64_t j = 1; j < vocab; ++j) mx = std::max<double>(mx, row[j]);
-    double sum = 0;
-    for (int64_t j = 0; j < vocab; ++j) sum += std::exp(row[j] - mx);
-    nll += std::log(sum) + mx - row[ids[i + 1]];
-  }
-  return std::exp(nll / static_cast<double>(ids.size() - 1));
-}
-
 TEST(PerplexityTest, DemoModelMatchesReference) {
   auto model = Model::Load((kRoot / "models").string());
   ASSERT_TRUE(model.ok()) << model.status().ToString();
-  std::vector<int32_t> ids = HeldOutTokens();
+  std::vector<int32_t> ids = testing::HeldOutTokens();
   ASSERT_GT(ids.size(), 2048u);
   ids.resize(2048);
   ThreadPool pool(2);
@@ -63,7 +36,7 @@ TEST(PerplexityTest, DemoModelMatchesReference) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(r->n_scored, 2047);
-  const double ref = ReferencePpl(**model, ids);
+  const double ref = testing::ReferencePerplexity(**model, ids, nullptr);
   EXPECT_NEAR(r->ppl, ref, 1e-3 * ref);
   EXPECT_GT(r->ppl, 50);
   EXPECT_LT(r->ppl, 200);  // demo_model_test: ~106
@@ -76,7 +49,7 @@ TEST(PerplexityTest, KlAgainstSelfAndQ8) {
   fs::create_directories(dir);
   auto model = Model::Load((kRoot / "models").string());
   ASSERT_TRUE(model.ok());
-  std::vector<int32_t> ids = HeldOutTokens();
+  std::vector<int32_t> ids = testing::HeldOutTokens();
   ThreadPool pool(2);
   PerplexityOptions opts;
   opts.ctx = 128;
