@@ -18,6 +18,12 @@ packages=(build-essential cmake ninja-build pkg-config libhwy-dev nlohmann-json3
           libutf8proc-dev libcpp-httplib-dev)
 if (( want_test )); then
   packages+=(libgtest-dev libgmock-dev libbenchmark-dev python3)
+  # mamba-server's Node tests (tools/server/js): the openai npm client and the page in headless
+  # Chromium. Judged by the commands, not the package names, so that a NodeSource nodejs (which
+  # bundles npm and conflicts with Debian's npm package) counts as installed.
+  command -v node >/dev/null 2>&1 || packages+=(nodejs)
+  command -v npm >/dev/null 2>&1 || packages+=(npm)
+  [[ -x "${CHROMIUM:-/usr/bin/chromium}" ]] || packages+=(chromium fonts-dejavu-core)
 fi
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

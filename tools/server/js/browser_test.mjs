@@ -2,11 +2,25 @@
 // The web page at "/" in headless Chromium (Debian's /usr/bin/chromium through playwright-core):
 // a greedy generation streams the same text as the API, the stop button ends a long generation
 // and frees its slot, the page makes no request outside the server, and it fits a phone screen.
-// Run: npm install && MAMBA_SERVER=../../../build/tools/server/mamba-server npm run test:browser
+// Screenshots go to $MAMBA_TEST_ARTIFACTS (default build/test-artifacts): server-page.png after
+// the greedy generation, server-page-stopped.png after the stop button.
+// Run: npm ci && MAMBA_SERVER=../../../build/tools/server/mamba-server npm run test:browser
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
 import { after, before, test } from "node:test";
 import { chromium } from "playwright-core";
-import { metrics, startServer } from "./server.mjs";
+import { metrics, repoRoot, startServer } from "./server.mjs";
+
+const artifacts = process.env.MAMBA_TEST_ARTIFACTS || path.join(repoRoot, "build/test-artifacts");
+
+async function screenshot(page, name) {
+  fs.mkdirSync(artifacts, { recursive: true });
+  const file = path.join(artifacts, name);
+  await page.screenshot({ path: file, fullPage: true });
+  assert.ok(fs.statSync(file).size > 1000, `screenshot ${file} is empty`);
+  console.log(`screenshot: ${file}`);
+}
 
 let server;
 let browser;
@@ -57,6 +71,7 @@ test("greedy generation streams the API's text", async () => {
   assert.match(await page.textContent("#stats"), /24 tokens/);
   assert.equal(await page.textContent("#error"), "");
   assert.deepEqual(foreign, []);
+  await screenshot(page, "server-page.png");
   await page.close();
 });
 
@@ -64,9 +79,16 @@ test("stop button ends the generation and frees the slot", async () => {
   const { page } = await openPage({ width: 1200, height: 900 });
   await page.fill("#max_tokens", "1000000");
   await page.click("#generate");
+  // Text arrives while the generation still runs (streamed, not one final answer).
   await page.waitForFunction(() => document.getElementById("output").textContent.length > 40);
+  assert.ok(await page.isDisabled("#generate"));
+  assert.ok(await page.isEnabled("#stop_button"));
   await page.click("#stop_button");
   await page.waitForFunction(() => !document.getElementById("generate").disabled);
+  const stopped = await page.textContent("#output");
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(await page.textContent("#output"), stopped, "text kept coming after stop");
+  await screenshot(page, "server-page-stopped.png");
   const deadline = Date.now() + 20000;
   let m;
   do {
