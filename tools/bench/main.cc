@@ -7,12 +7,14 @@
 // fraction of the FMA peak. Models come from -m PATH or --synthetic SHAPE (random weights).
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <random>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -80,8 +82,26 @@ void MeanStd(Result& r) {
   r.stddev = r.tps.size() > 1 ? std::sqrt(q / (r.tps.size() - 1)) : 0;
 }
 
-const char* LowerDTypeName(DType d) {
-  return d == DType::kF32 ? "f32" : d == DType::kF16 ? "f16" : "bf16";
+// The weights' type as llama-bench names it: the dtype holding the most bytes, lower case, with
+// " (mixed)" when other types hold more than a quarter of the bytes (e.g. Q4_K_M, or a Q4_0
+// file whose embedding is Q6_K).
+std::string WeightTypeName(const TensorSet& tensors) {
+  std::map<DType, size_t> bytes;
+  size_t total = 0;
+  for (const std::string& name : tensors.Names()) {
+    const TensorView* t = tensors.Find(name);
+    bytes[t->dtype] += t->nbytes;
+    total += t->nbytes;
+  }
+  DType top = DType::kF32;
+  size_t top_bytes = 0;
+  for (const auto& [dt, b] : bytes) {
+    if (b > top_bytes) top = dt, top_bytes = b;
+  }
+  std::string name(DTypeName(top));
+  for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (top_bytes * 4 < total * 3) name += " (mixed)";
+  return name;
 }
 
 // Weight bytes streamed per decoded token: every projection matrix and the head (the embedding
@@ -184,8 +204,7 @@ int Run(const Options& o) {
     const double load_s = Since(t_load);
     std::unique_ptr<Model> model = std::move(loaded).value();
     const ModelConfig& c = model->config();
-    const std::string dtype = LowerDTypeName(model->checkpoint().tensors.Find(
-        model->checkpoint().tensors.Names().front())->dtype);
+    const std::string dtype = WeightTypeName(model->checkpoint().tensors);
     size_t file_bytes = 0;
     std::error_code ec;
     if (std::filesystem::is_regular_file(model->checkpoint().weights_path, ec)) {
