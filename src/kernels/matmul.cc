@@ -152,6 +152,8 @@ constexpr int kTileW = 4;
 #endif
 // Decode (n == 1): rows per parallel chunk are a multiple of this.
 constexpr int kDecodeW = 4;
+// Prefill: bytes of F32 input rows kept in L2 while the weight rows stream past them.
+constexpr int64_t kXBlockBytes = int64_t{256} << 10;
 // Minimum multiply-adds per parallel chunk, so tiny products stay on the calling thread.
 constexpr int64_t kMinMacsPerChunk = 32768;
 
@@ -184,14 +186,21 @@ void MatMulT(const WeightMatrix& w, const float* x, int64_t x_stride, int64_t n,
     return;
   }
   static constexpr auto kTable = MakeTileTable<WT>(std::make_integer_sequence<int, kTileX>());
+  // Input rows per block: the block [x_block, cols] F32 stays in L2 (~256 KiB) while every
+  // weight row of this thread's range streams past it once; each loaded weight vector is reused
+  // by the kTileX input rows of a tile, and the weight rows are re-read once per block.
+  const int64_t x_row_bytes = std::max<int64_t>(1, cols) * int64_t{sizeof(float)};
+  const int64_t x_block = std::max<int64_t>(kTileX, kXBlockBytes / x_row_bytes / kTileX * kTileX);
   ParallelForOrInline(pool, w.rows, RowGrain(cols, n, kTileW), [&](int64_t r0, int64_t r1) {
-    // The kTileW weight rows stay in L1/L2 while all input rows stream past them.
-    for (int64_t r = r0; r < r1; r += kTileW) {
-      const int64_t nw = std::min<int64_t>(kTileW, r1 - r);
-      for (int64_t i = 0; i < n; i += kTileX) {
-        const int64_t nx = std::min<int64_t>(kTileX, n - i);
-        kTable[nx - 1][nw - 1](x + i * x_stride, x_stride, wd + r * cols, cols,
-                               y + i * y_stride + r, y_stride);
+    for (int64_t i0 = 0; i0 < n; i0 += x_block) {
+      const int64_t i1 = std::min(n, i0 + x_block);
+      for (int64_t r = r0; r < r1; r += kTileW) {
+        const int64_t nw = std::min<int64_t>(kTileW, r1 - r);
+        for (int64_t i = i0; i < i1; i += kTileX) {
+          const int64_t nx = std::min<int64_t>(kTileX, i1 - i);
+          kTable[nx - 1][nw - 1](x + i * x_stride, x_stride, wd + r * cols, cols,
+                                 y + i * y_stride + r, y_stride);
+        }
       }
     }
   });

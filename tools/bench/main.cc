@@ -12,9 +12,9 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <random>
-#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -61,12 +61,12 @@ struct Result {
   int threads = 0, n_prompt = 0, n_gen = 0;
   std::vector<double> tps;  // tokens/s per repetition
   double mean = 0, stddev = 0;
-  double limit_tps = 0;      // decode: bandwidth limit; prefill: FMA-peak limit
-  double fraction = 0;       // mean / limit_tps
-  double bw_gbps = 0;        // the bandwidth limit used (decode)
-  double bw_anon_gbps = 0;   // streaming read of an anonymous buffer
+  double limit_tps = 0;        // decode: bandwidth limit; prefill: FMA-peak limit
+  double fraction = 0;         // mean / limit_tps
+  double bw_gbps = 0;          // the bandwidth limit used (decode)
+  double bw_anon_gbps = 0;     // streaming read of an anonymous buffer
   double bw_weights_gbps = 0;  // streaming read of the model's mapped weights
-  double fma_gflops = 0;     // FMA peak (prefill)
+  double fma_gflops = 0;       // FMA peak (prefill)
   double model_gflop_per_token = 0;
   size_t file_bytes = 0, bytes_per_token = 0;
   double load_s = 0;
@@ -158,7 +158,8 @@ int Run(const Options& o) {
     if (t < 1) return Fail("-t: thread counts must be >= 1");
   }
   std::vector<ModelSpec> specs;
-  for (const std::string& m : o.models) specs.push_back({m, std::filesystem::path(m).filename(), ""});
+  for (const std::string& m : o.models)
+    specs.push_back({m, std::filesystem::path(m).filename(), ""});
   std::string tmp_dir;
   for (const std::string& shape : o.synthetic) {
     auto s = FindSyntheticShape(shape);
@@ -168,9 +169,9 @@ int Run(const Options& o) {
       std::string base = o.synthetic_dir;
       if (base.empty()) {
         if (tmp_dir.empty()) {
-          tmp_dir = (std::filesystem::temp_directory_path() /
-                     ("mamba-bench-" + std::to_string(getpid())))
-                        .string();
+          tmp_dir =
+              (std::filesystem::temp_directory_path() / ("mamba-bench-" + std::to_string(getpid())))
+                  .string();
         }
         base = tmp_dir;
       }
@@ -189,13 +190,17 @@ int Run(const Options& o) {
   std::mt19937 rng(42);
   for (const ModelSpec& spec : specs) {
     if (!spec.dtype.empty()) {
-      auto shape = FindSyntheticShape(spec.path.substr(spec.path.rfind('/') + 1,
-                                                       spec.path.rfind('-') - spec.path.rfind('/') - 1));
-      const DType dt = spec.dtype == "f32" ? DType::kF32 : spec.dtype == "f16" ? DType::kF16 : DType::kBF16;
+      auto shape = FindSyntheticShape(spec.path.substr(
+          spec.path.rfind('/') + 1, spec.path.rfind('-') - spec.path.rfind('/') - 1));
+      const DType dt = spec.dtype == "f32"   ? DType::kF32
+                       : spec.dtype == "f16" ? DType::kF16
+                                             : DType::kBF16;
       const auto t0 = Clock::now();
-      if (Status st = WriteSyntheticModel(*shape, dt, spec.path); !st.ok()) return Fail(st.ToString());
-      if (md) std::fprintf(stderr, "synthetic %s %s ready in %.1f s: %s\n", shape->name.c_str(),
-                           spec.dtype.c_str(), Since(t0), spec.path.c_str());
+      if (Status st = WriteSyntheticModel(*shape, dt, spec.path); !st.ok())
+        return Fail(st.ToString());
+      if (md)
+        std::fprintf(stderr, "synthetic %s %s ready in %.1f s: %s\n", shape->name.c_str(),
+                     spec.dtype.c_str(), Since(t0), spec.path.c_str());
     }
     ResetPeakRss();  // count this model only
     const auto t_load = Clock::now();
@@ -303,12 +308,12 @@ int Run(const Options& o) {
       if (r.model == spec.name && r.dtype == dtype && r.peak_rss == 0) r.peak_rss = rss;
     }
     if (md) {
-      std::fprintf(stderr,
-                   "%s %s: file %s, %s read per decoded token, load %.3f s, peak RSS %s (%.1f %% of "
-                   "the file)\n",
-                   spec.name.c_str(), dtype.c_str(), HumanBytes(file_bytes).c_str(),
-                   HumanBytes(bpt).c_str(), load_s, HumanBytes(rss).c_str(),
-                   100.0 * rss / file_bytes);
+      std::fprintf(
+          stderr,
+          "%s %s: file %s, %s read per decoded token, load %.3f s, peak RSS %s (%.1f %% of "
+          "the file)\n",
+          spec.name.c_str(), dtype.c_str(), HumanBytes(file_bytes).c_str(), HumanBytes(bpt).c_str(),
+          load_s, HumanBytes(rss).c_str(), 100.0 * rss / file_bytes);
     }
     model.reset();
     if (!tmp_dir.empty()) std::filesystem::remove_all(spec.path, ec);
@@ -388,7 +393,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> p, n, t, syn, dt;
   CLI::App app{"mamba-bench: prefill (pp) and decode (tg) throughput vs the machine's limits"};
   app.add_option("-m,--model", o.models, "model directory or weights file (repeatable)");
-  app.add_option("--synthetic", syn, "random-weight model of a real shape: 130m,370m,790m,1.4b,2.8b");
+  app.add_option("--synthetic", syn,
+                 "random-weight model of a real shape: 130m,370m,790m,1.4b,2.8b");
   app.add_option("--dtype", dt, "dtype(s) of --synthetic weights: f32,f16,bf16 (default f32)");
   app.add_option("--synthetic-dir", o.synthetic_dir,
                  "keep synthetic checkpoints here and reuse them (default: a temp dir, removed)");
