@@ -31,6 +31,12 @@ HWY_AFTER_NAMESPACE();
 #include "kernels/elementwise.h"
 #include "kernels/kernel_target.h"
 
+#include <cctype>
+#include <string>
+#include <vector>
+
+#include "hwy/targets.h"
+
 namespace mamba {
 
 HWY_EXPORT(AddInPlaceSimd);
@@ -55,6 +61,35 @@ int64_t ArgMax(const float* x, int64_t n) {
 }
 
 const char* KernelTargetName() { return HWY_DYNAMIC_DISPATCH(TargetNameSimd)(); }
+
+std::vector<std::string> AvailableKernelTargets() {
+  std::vector<std::string> names;
+  for (int64_t t : hwy::SupportedAndGeneratedTargets()) names.emplace_back(hwy::TargetName(t));
+  return names;
+}
+
+Status SelectKernelTarget(std::string_view name) {
+  auto lower = [](std::string_view s) {
+    std::string out(s);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+  };
+  if (name.empty() || lower(name) == "auto") {
+    hwy::SetSupportedTargetsForTest(0);  // back to the CPU's own set
+    return Status::Ok();
+  }
+  std::string available;
+  for (int64_t t : hwy::SupportedAndGeneratedTargets()) {
+    if (lower(hwy::TargetName(t)) == lower(name)) {
+      hwy::SetSupportedTargetsForTest(t);
+      return Status::Ok();
+    }
+    available += (available.empty() ? "" : ", ") + lower(hwy::TargetName(t));
+  }
+  return InvalidArgumentError("kernel target '" + std::string(name) +
+                              "' is not available on this CPU/build (available: " + available +
+                              ", auto)");
+}
 
 }  // namespace mamba
 #endif  // HWY_ONCE

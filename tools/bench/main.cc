@@ -47,6 +47,7 @@ struct Options {
   std::string output = "md";
   std::string synthetic_dir;
   size_t bw_buffer_mb = 1024;
+  std::string kernels = "auto";  // --kernels
 };
 
 // One model to benchmark: where it is and how to name it.
@@ -405,7 +406,15 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("-o,--output", o.output, "md (default) or json");
   app.add_option("--bw-buffer-mb", o.bw_buffer_mb, "bandwidth probe buffer in MiB (default 1024)");
+  app.add_option(
+      "--kernels", o.kernels,
+      "SIMD target to run: auto (default, the CPU's best) or one of avx3, avx2, sse4, "
+      "ssse3, emu128 that the CPU supports (e.g. avx2 = what an AVX2-only machine runs)");
   CLI11_PARSE(app, argc, argv);
+  if (const mamba::Status st = mamba::SelectKernelTarget(o.kernels); !st.ok()) {
+    std::fprintf(stderr, "mamba-bench: --kernels: %s\n", st.message().c_str());
+    return 1;
+  }
   try {
     if (!p.empty()) o.n_prompt = SplitList<int>(p);
     if (!n.empty()) o.n_gen = SplitList<int>(n);
