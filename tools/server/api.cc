@@ -300,7 +300,9 @@ HttpResponse Api::Completions(const HttpRequest& request, bool chat) {
       }
       messages.push_back(std::move(cm));
     }
-    gen.prompt = tokenizer_.Encode(options_.chat_template.Render(messages));
+    auto rendered = options_.chat_template.Render(messages);
+    if (!rendered.ok()) return Error(400, rendered.status().message(), "messages");
+    gen.prompt = tokenizer_.Encode(*rendered);
     for (const std::string& s : options_.chat_template.stop) gen.stop.push_back(s);
   } else {
     auto it = j.find("prompt");

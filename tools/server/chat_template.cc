@@ -36,6 +36,7 @@ StatusOr<ChatTemplate> ChatTemplate::FromJson(std::string_view text, const std::
     return InvalidArgumentError("'" + name + "': a chat template must be a JSON object");
   }
   ChatTemplate t;
+  t.origin = name;
   for (auto [key, field] : {std::pair<const char*, std::string*>{"system", &t.system},
                             {"user", &t.user},
                             {"assistant", &t.assistant},
@@ -71,7 +72,42 @@ StatusOr<ChatTemplate> ChatTemplate::FromFile(const std::string& path) {
   return FromJson(text.str(), path);
 }
 
-std::string ChatTemplate::Render(const std::vector<ChatMessage>& messages) const {
+StatusOr<ChatTemplate> ChatTemplate::FromJinja(std::string_view source, const std::string& origin,
+                                               std::string bos_token, std::string eos_token) {
+  auto parsed = jinja::Template::Parse(source);
+  if (!parsed.ok()) return InvalidArgumentError(origin + ": " + parsed.status().message());
+  ChatTemplate t;
+  t.origin = origin;
+  t.jinja = std::make_shared<const jinja::Template>(std::move(parsed).value());
+  t.bos_token = std::move(bos_token);
+  t.eos_token = std::move(eos_token);
+  t.stop.clear();
+  return t;
+}
+
+StatusOr<ChatTemplate> ChatTemplate::FromJinjaFile(const std::string& path, std::string bos_token,
+                                                   std::string eos_token) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return IoError("'" + path + "': cannot open the chat template");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return FromJinja(text.str(), "'" + path + "'", std::move(bos_token), std::move(eos_token));
+}
+
+StatusOr<std::string> ChatTemplate::Render(const std::vector<ChatMessage>& messages) const {
+  if (jinja) {
+    jinja::Json list = jinja::Json::array();
+    for (const ChatMessage& m : messages) list.push_back({{"role", m.role}, {"content", m.content}});
+    const jinja::Json context = {{"messages", std::move(list)},
+                                 {"tools", nullptr},
+                                 {"documents", nullptr},
+                                 {"add_generation_prompt", true},
+                                 {"bos_token", bos_token},
+                                 {"eos_token", eos_token}};
+    auto out = jinja->Render(context);
+    if (!out.ok()) return InvalidArgumentError("chat template: " + out.status().message());
+    return out;
+  }
   std::string out;
   for (const ChatMessage& m : messages) {
     const std::string& format = m.role == "system"      ? system
@@ -80,7 +116,7 @@ std::string ChatTemplate::Render(const std::vector<ChatMessage>& messages) const
                                                         : other;
     out += Fill(format, m);
   }
-  return out + generation_prompt;
+  return StatusOr<std::string>(out + generation_prompt);
 }
 
 }  // namespace mamba::server

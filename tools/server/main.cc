@@ -9,8 +9,6 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,9 +16,11 @@
 
 #include "api.h"
 #include "http_transport.h"
+#include "model_chat_template.h"
 #include "model/model.h"
 #include "server/batch_scheduler.h"
 #include "threading/thread_pool.h"
+#include "tokenizer/gguf_vocab.h"
 #include "tokenizer/model_files.h"
 #include "tokenizer/tokenizer.h"
 
@@ -35,7 +35,7 @@ int Fail(const std::string& msg) {
 int Run(int argc, char** argv) {
   CLI::App app{"mamba-server: OpenAI-compatible HTTP API for Mamba models (docs/server.md)"};
   std::string model_path = "models", config_path, tokenizer_path, host = "127.0.0.1", api_key,
-              alias, chat_template_path;
+              alias, chat_template_path, chat_template_file;
   int port = 8080, parallel = 4, queue = 64, threads = 0, http_threads = 0;
   int32_t max_tokens_limit = 4096;
   size_t max_body = 1 << 20;
@@ -49,8 +49,12 @@ int Run(int argc, char** argv) {
       ->check(CLI::Range(1, 256));
   app.add_option("--queue", queue, "requests waiting beyond --parallel before 429 (default 64)")
       ->check(CLI::Range(0, 100000));
+  auto* jinja_opt = app.add_option(
+      "--chat-template-file", chat_template_file,
+      "Jinja chat template for /v1/chat/completions (default: the model's own, docs/server.md)");
   app.add_option("--chat-template", chat_template_path,
-                 "JSON chat template for /v1/chat/completions (docs/server.md)");
+                 "JSON chat template of plain parts (docs/server.md); replaces the model's own")
+      ->excludes(jinja_opt);
   app.add_option("--api-key", api_key, "require 'Authorization: Bearer KEY' on /v1/*");
   app.add_option("--alias", alias, "model name reported by the API (default: the folder name)");
   app.add_option("--max-tokens-limit", max_tokens_limit,
@@ -74,9 +78,9 @@ int Run(int argc, char** argv) {
   if (!loaded.ok()) return Fail(loaded.status().ToString());
   std::unique_ptr<Model> model = std::move(loaded).value();
   const std::string dir = model->checkpoint().dir;
-  auto tok_file = FindTokenizerFile(dir, tokenizer_path);
-  if (!tok_file.ok()) return Fail(tok_file.status().ToString());
-  auto tok = Tokenizer::FromFile(*tok_file);
+  const GgufFile* gguf = model->checkpoint().gguf.get();
+  // --tokenizer, else tokenizer.json in the model folder, else a GGUF's own vocabulary.
+  auto tok = LoadTokenizerForModel(dir, tokenizer_path, gguf);
   if (!tok.ok()) return Fail(tok.status().ToString());
   const Tokenizer tokenizer = std::move(tok).value();
   auto ids = LoadGenerationTokenIds(dir, tokenizer);
@@ -96,22 +100,35 @@ int Run(int argc, char** argv) {
   api_opt.model_name = alias.empty() ? std::filesystem::path(dir).filename().string() : alias;
   if (api_opt.model_name.empty()) api_opt.model_name = "mamba";
   api_opt.bos_token = ids->bos.value_or(sched_opt.eos_ids.front());
-  // A model's own chat template is Jinja in tokenizer_config.json; it cannot run here yet.
-  if (chat_template_path.empty()) {
-    std::ifstream cfg(std::filesystem::path(dir) / "tokenizer_config.json");
-    std::string text((std::istreambuf_iterator<char>(cfg)), std::istreambuf_iterator<char>());
-    if (text.find("\"chat_template\"") != std::string::npos) {
-      std::fprintf(stderr,
-                   "mamba-server: note: the model's tokenizer_config.json has a chat_template "
-                   "(Jinja), which is not supported yet; /v1/chat/completions uses the default "
-                   "template (docs/server.md; --chat-template FILE to change it)\n");
-    }
-  }
-  if (!chat_template_path.empty()) {
+  // The chat template: --chat-template-file (Jinja), --chat-template (JSON parts), the model's
+  // own Jinja template, else the documented default.
+  const SpecialTokenTexts special = FindSpecialTokenTexts(dir, gguf, tokenizer, *ids);
+  if (!chat_template_file.empty()) {
+    auto t = ChatTemplate::FromJinjaFile(chat_template_file, special.bos, special.eos);
+    if (!t.ok()) return Fail(t.status().ToString());
+    api_opt.chat_template = std::move(t).value();
+  } else if (!chat_template_path.empty()) {
     auto t = ChatTemplate::FromFile(chat_template_path);
     if (!t.ok()) return Fail(t.status().ToString());
     api_opt.chat_template = std::move(t).value();
+  } else {
+    auto own = FindModelChatTemplate(dir, gguf);
+    if (!own.ok()) return Fail(own.status().ToString());
+    if (*own) {
+      auto t = ChatTemplate::FromJinja((*own)->source, (*own)->origin, special.bos, special.eos);
+      if (t.ok()) {
+        api_opt.chat_template = std::move(t).value();
+      } else {
+        // A template using Jinja this interpreter lacks should not keep the server from running.
+        std::fprintf(stderr,
+                     "mamba-server: warning: cannot use the model's chat template (%s); "
+                     "/v1/chat/completions uses the default template instead "
+                     "(--chat-template-file FILE to give one)\n",
+                     t.status().message().c_str());
+      }
+    }
   }
+  std::fprintf(stderr, "mamba-server: chat template: %s\n", api_opt.chat_template.origin.c_str());
   Api api(scheduler, tokenizer, api_opt);
 
   HttpServerOptions http_opt;

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -21,6 +22,7 @@
 #include "api.h"
 #include "engine/generate.h"
 #include "http_transport.h"
+#include "model_chat_template.h"
 
 namespace mamba::server {
 namespace {
@@ -277,18 +279,138 @@ TEST_F(ServerApiTest, ChatWholeAndStreamed) {
 TEST(ChatTemplateTest, DefaultAndFromJson) {
   const std::vector<ChatMessage> msgs = {
       {"system", "Be brief."}, {"user", "Hi"}, {"assistant", "Hello."}, {"tool", "42"}};
-  EXPECT_EQ(ChatTemplate().Render(msgs),
+  EXPECT_EQ(*ChatTemplate().Render(msgs),
             "Be brief.\n\nUser: Hi\n\nAssistant: Hello.\n\ntool: 42\n\nAssistant:");
   auto t = ChatTemplate::FromJson(
       R"({"user": "<u>{content}</u>", "generation_prompt": "<a>", "stop": ["</a>"]})", "t.json");
   ASSERT_TRUE(t.ok()) << t.status().ToString();
-  EXPECT_EQ(t->Render({{"user", "x"}}), "<u>x</u><a>");
+  EXPECT_EQ(*t->Render({{"user", "x"}}), "<u>x</u><a>");
   EXPECT_EQ(t->stop, std::vector<std::string>{"</a>"});
   auto bad = ChatTemplate::FromJson(R"({"user": 3})", "t.json");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("'user'"), std::string::npos);
   EXPECT_FALSE(ChatTemplate::FromJson("[", "t.json").ok());
   EXPECT_FALSE(ChatTemplate::FromFile("/nonexistent/t.json").ok());
+}
+
+TEST(ChatTemplateTest, Jinja) {
+  const std::vector<ChatMessage> msgs = {{"system", "Be brief."}, {"user", "Hi"}};
+  auto t = ChatTemplate::FromJinja(
+      "{{ bos_token }}{% for m in messages %}<|{{ m.role }}|>{{ m.content | trim }}{{ eos_token }}\n"
+      "{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}",
+      "test", "<s>", "</s>");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(*t->Render(msgs), "<s><|system|>Be brief.</s>\n<|user|>Hi</s>\n<|assistant|>");
+  EXPECT_TRUE(t->stop.empty());
+  EXPECT_EQ(t->origin, "test");
+  auto raising = ChatTemplate::FromJinja(
+      "{% if messages[0].role == 'system' %}{{ raise_exception('System role not supported') }}"
+      "{% endif %}",
+      "test", "", "");
+  ASSERT_TRUE(raising.ok());
+  auto r = raising->Render(msgs);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("System role not supported"), std::string::npos);
+  auto bad = ChatTemplate::FromJinja("{% for %}", "'x.jinja'", "", "");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message().rfind("'x.jinja': line 1, column 8:", 0), 0u)
+      << bad.status().message();
+}
+
+// Writes `files` (name -> content) into a fresh temporary folder.
+fs::path TempModelDir(const std::string& name,
+                      const std::vector<std::pair<std::string, std::string>>& files) {
+  const fs::path dir = fs::temp_directory_path() / ("mamba_chat_template_" + name + "_" +
+                                                    std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  for (const auto& [file, text] : files) {
+    std::ofstream(dir / file, std::ios::binary) << text;
+  }
+  return dir;
+}
+
+TEST_F(ServerApiTest, FindsTheModelsChatTemplate) {
+  // tokenizer_config.json: a string; a list of {name, template} ("default" wins); none.
+  fs::path d = TempModelDir("string", {{"tokenizer_config.json",
+      R"({"chat_template": "{{ bos_token }}x", "bos_token": {"content": "<B>"}, "eos_token": "<E>"})"}});
+  auto found = FindModelChatTemplate(d.string(), nullptr);
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->source, "{{ bos_token }}x");
+  EXPECT_NE((*found)->origin.find("tokenizer_config.json"), std::string::npos);
+  GenerationTokenIds ids;
+  ids.bos = 0;
+  ids.eos = {0};
+  SpecialTokenTexts special = FindSpecialTokenTexts(d.string(), nullptr, *tok_, ids);
+  EXPECT_EQ(special.bos, "<B>");
+  EXPECT_EQ(special.eos, "<E>");
+  fs::remove_all(d);
+
+  d = TempModelDir("list", {{"tokenizer_config.json",
+      R"({"chat_template": [{"name": "tool_use", "template": "T"}, {"name": "default", "template": "D"}]})"}});
+  found = FindModelChatTemplate(d.string(), nullptr);
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->source, "D");
+  // No bos_token/eos_token keys: the tokenizer's text of the ids (GPT-NeoX: id 0).
+  special = FindSpecialTokenTexts(d.string(), nullptr, *tok_, ids);
+  EXPECT_EQ(special.bos, "<|endoftext|>");
+  EXPECT_EQ(special.eos, "<|endoftext|>");
+  fs::remove_all(d);
+
+  // chat_template.jinja comes first.
+  d = TempModelDir("file", {{"chat_template.jinja", "J"}, {"tokenizer_config.json",
+                                                           R"({"chat_template": "C"})"}});
+  found = FindModelChatTemplate(d.string(), nullptr);
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->source, "J");
+  fs::remove_all(d);
+
+  d = TempModelDir("none", {{"tokenizer_config.json", R"({"model_max_length": 2048})"}});
+  found = FindModelChatTemplate(d.string(), nullptr);
+  ASSERT_TRUE(found.ok());
+  EXPECT_FALSE(found->has_value());
+  fs::remove_all(d);
+
+  d = TempModelDir("bad", {{"tokenizer_config.json", R"({"chat_template": 3})"}});
+  found = FindModelChatTemplate(d.string(), nullptr);
+  EXPECT_FALSE(found.ok());
+  fs::remove_all(d);
+  EXPECT_FALSE(FindModelChatTemplate(fs::path(kDemo).string(), nullptr)->has_value());
+}
+
+TEST_F(ServerApiTest, ChatThroughAJinjaTemplate) {
+  ApiOptions opt;
+  auto t = ChatTemplate::FromJinja(
+      "{% for m in messages %}{% if (m.role == 'user') != (loop.index0 % 2 == 0) %}"
+      "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}"
+      "{% endif %}{{ m.role | upper }}: {{ m.content }}\n{% endfor %}"
+      "{% if add_generation_prompt %}ASSISTANT:{% endif %}",
+      "test", "", "");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  opt.chat_template = std::move(t).value();
+  TestServer s(*model_, *tok_, Sched(), opt);
+  httplib::Client c = s.Client();
+  auto r = c.Post("/v1/chat/completions",
+                  R"({"messages": [{"role": "user", "content": "ROMEO"}], "max_tokens": 8,
+                      "temperature": 0})",
+                  "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const json j = json::parse(r->body);
+  // The prompt is the template's rendering, token for token.
+  EXPECT_EQ(j["usage"]["prompt_tokens"].get<size_t>(), tok_->Encode("USER: ROMEO\nASSISTANT:").size());
+  r = c.Post("/v1/chat/completions",
+             R"({"messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]})",
+             "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  const json e = json::parse(r->body);
+  EXPECT_EQ(e["error"]["type"], "invalid_request_error");
+  EXPECT_EQ(e["error"]["param"], "messages");
+  EXPECT_NE(e["error"]["message"].get<std::string>().find("Conversation roles must alternate"),
+            std::string::npos)
+      << r->body;
 }
 
 TEST_F(ServerApiTest, HostileInputsGetOpenAiErrors) {

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <regex>
 #include <string>
 #include <thread>
@@ -96,6 +98,87 @@ TEST(ServerMainTest, ServesAndExitsCleanlyOnSigterm) {
   EXPECT_EQ(WaitExit(c.pid, 30), 0);
   streamer.join();
   close(c.err_fd);
+}
+
+// Starts the binary, returns its port (or -1) and the stderr read until it listens.
+int StartAndPort(Child* c, std::vector<std::string> args, std::string* err) {
+  *c = Spawn(std::move(args));
+  *err = ReadUntil(c->err_fd, std::regex("listening on http://[^:]+:(\\d+)"), 60);
+  std::smatch m;
+  if (!std::regex_search(*err, m, std::regex("listening on http://[^:]+:(\\d+)"))) return -1;
+  return std::stoi(m[1]);
+}
+
+TEST(ServerMainTest, ChatTemplateFromTheModelOrAFile) {
+  namespace fs = std::filesystem;
+  // The demo model plus a tokenizer_config.json carrying a Jinja chat_template.
+  const fs::path dir = fs::temp_directory_path() / ("mamba_server_tpl_" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  for (const char* f : {"config.json", "model.safetensors", "tokenizer.json"}) {
+    fs::create_symlink(fs::path(MAMBA_SOURCE_DIR) / "models" / f, dir / f);
+  }
+  std::ofstream(dir / "tokenizer_config.json")
+      << R"({"eos_token": "<|endoftext|>", "chat_template": "{% for m in messages %})"
+      << R"({{ m.role }}> {{ m.content }}\n{% endfor %}{% if add_generation_prompt %}assistant>{% endif %}"})";
+  Child c;
+  std::string err;
+  int port = StartAndPort(&c, {"-m", dir.string(), "--port", "0", "-t", "1"}, &err);
+  ASSERT_GT(port, 0) << err;
+  EXPECT_NE(err.find("chat template: '" + (dir / "tokenizer_config.json").string() +
+                     "' chat_template"),
+            std::string::npos)
+      << err;
+  {
+    httplib::Client client("127.0.0.1", port);
+    client.set_read_timeout(60, 0);
+    auto r = client.Post("/v1/chat/completions",
+                         R"({"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4})",
+                         "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << r->body;
+  }
+  kill(c.pid, SIGTERM);
+  EXPECT_EQ(WaitExit(c.pid, 30), 0);
+  close(c.err_fd);
+
+  // --chat-template-file wins over the model's own; its raise_exception is a 400.
+  const std::string mistral =
+      std::string(MAMBA_SOURCE_DIR) + "/tests/data/chat_templates/mistral.jinja";
+  port = StartAndPort(&c, {"-m", dir.string(), "--port", "0", "-t", "1", "--chat-template-file",
+                           mistral}, &err);
+  ASSERT_GT(port, 0) << err;
+  EXPECT_NE(err.find("chat template: '" + mistral + "'"), std::string::npos) << err;
+  {
+    httplib::Client client("127.0.0.1", port);
+    client.set_read_timeout(60, 0);
+    auto r = client.Post("/v1/chat/completions",
+                         R"({"messages": [{"role": "system", "content": "S"}], "max_tokens": 4})",
+                         "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << r->body;
+    EXPECT_NE(r->body.find("Conversation roles must alternate"), std::string::npos) << r->body;
+  }
+  kill(c.pid, SIGTERM);
+  EXPECT_EQ(WaitExit(c.pid, 30), 0);
+  close(c.err_fd);
+
+  // A template this interpreter cannot parse: a warning, and the default template.
+  std::ofstream(dir / "tokenizer_config.json") << R"({"chat_template": "{% frobnicate %}"})";
+  port = StartAndPort(&c, {"-m", dir.string(), "--port", "0", "-t", "1"}, &err);
+  ASSERT_GT(port, 0) << err;
+  EXPECT_NE(err.find("warning: cannot use the model's chat template"), std::string::npos) << err;
+  EXPECT_NE(err.find("chat template: default"), std::string::npos) << err;
+  kill(c.pid, SIGTERM);
+  EXPECT_EQ(WaitExit(c.pid, 30), 0);
+  close(c.err_fd);
+  // --chat-template-file with a syntax error stops the server.
+  c = Spawn({"-m", dir.string(), "--port", "0", "--chat-template-file",
+             (dir / "tokenizer_config.json").string()});
+  err = ReadUntil(c.err_fd, std::regex("error"), 30);
+  EXPECT_EQ(WaitExit(c.pid, 30), 1);
+  close(c.err_fd);
+  fs::remove_all(dir);
 }
 
 TEST(ServerMainTest, BadModelOrFlagFails) {
