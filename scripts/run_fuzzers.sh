@@ -16,7 +16,7 @@ build="${MAMBA_FUZZ_BUILD_DIR:-${root}/build-fuzz}"
 work="${MAMBA_FUZZ_WORK_DIR:-$(mktemp -d /tmp/mamba-fuzz.XXXXXX)}"
 jobs="${JOBS:-2}"
 all_targets=(fuzz_safetensors fuzz_pytorch_bin fuzz_pickle fuzz_model_config fuzz_tokenizer_json
-             fuzz_tokenizer_encode fuzz_gguf)
+             fuzz_tokenizer_encode fuzz_gguf fuzz_jinja)
 targets=("$@")
 [[ ${#targets[@]} -eq 0 ]] && targets=("${all_targets[@]}")
 

@@ -10,6 +10,17 @@
 namespace mamba::jinja {
 namespace {
 
+constexpr size_t kMaxSize = 64u << 20;  // the longest string / list an operator may build
+
+Value Checked(Value v, SourcePos pos) {
+  const Json& j = v.data;
+  if ((j.is_string() && j.get_ref<const std::string&>().size() > kMaxSize) ||
+      (j.is_array() && j.size() > kMaxSize / 16)) {
+    throw JinjaError(pos, "value too large");
+  }
+  return v;
+}
+
 std::string Describe(const Value& v) {
   if (v.undefined()) return "Undefined";
   if (v.kind == Value::Kind::kNamespace) return "Namespace";
@@ -170,7 +181,7 @@ Value Slice(const Value& obj, const Value& start, const Value& stop, const Value
 }
 
 Value Arithmetic(const std::string& op, const Value& a, const Value& b, SourcePos pos) {
-  if (op == "~") return Value::Of(ToStr(a) + ToStr(b));
+  if (op == "~") return Checked(Value::Of(ToStr(a) + ToStr(b)), pos);
   RequireDefined(a, pos);
   RequireDefined(b, pos);
   if (IsNum(a) && IsNum(b)) {
@@ -211,19 +222,24 @@ Value Arithmetic(const std::string& op, const Value& a, const Value& b, SourcePo
   }
   if (a.is_data() && b.is_data()) {
     if (op == "+" && a.data.is_string() && b.data.is_string()) {
-      return Value::Of(a.data.get<std::string>() + b.data.get<std::string>());
+      return Checked(Value::Of(a.data.get<std::string>() + b.data.get<std::string>()), pos);
     }
     if (op == "+" && a.data.is_array() && b.data.is_array()) {
       Json out = a.data;
       for (const Json& e : b.data) out.push_back(e);
-      return Value::Of(std::move(out));
+      return Checked(Value::Of(std::move(out)), pos);
     }
     if (op == "*" && IsInt(a) && (b.data.is_string() || b.data.is_array())) {
       return Arithmetic(op, b, a, pos);
     }
     if (op == "*" && (a.data.is_string() || a.data.is_array()) && IsInt(b)) {
+      const size_t unit = a.data.is_string() ? a.data.get_ref<const std::string&>().size()
+                                             : a.data.size() * 16;
+      if (AsInt(b) > 0 && unit > 0 && static_cast<uint64_t>(AsInt(b)) > kMaxSize / unit) {
+        throw JinjaError(pos, "value too large");
+      }
       Json out = a.data.is_string() ? Json("") : Json::array();
-      for (int64_t i = 0; i < AsInt(b) && i < (1 << 20); ++i) {
+      for (int64_t i = 0; i < AsInt(b) && i < (1 << 26); ++i) {
         if (out.is_string()) {
           out.get_ref<std::string&>() += a.data.get<std::string>();
         } else {

@@ -13,7 +13,7 @@ namespace {
 
 constexpr size_t kMaxOutput = 64u << 20;  // a template that runs away stops here
 constexpr int kMaxDepth = 200;            // macro recursion
-constexpr int64_t kMaxSteps = 2'000'000;   // statements executed: a template that loops too long
+constexpr int64_t kMaxSteps = 1'000'000;  // statements executed: a template that loops too long
 
 enum class Flow { kNormal, kBreak, kContinue };
 
