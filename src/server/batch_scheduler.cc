@@ -308,16 +308,25 @@ void BatchScheduler::Step() {
     }
     return;
   }
+  // Sampling is independent per slot (its own sampler, history and logits row): spread over the
+  // pool, it no longer grows the step time with every stream (top-k over the vocabulary each).
+  // Streaming the text (callbacks, stop strings) stays on this thread, in slot order.
+  sampled_.resize(which.size());
+  ParallelForOrInline(pool_, static_cast<int64_t>(which.size()), 1, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      Slot& slot = *slots_[which[static_cast<size_t>(r)]];
+      const std::span<const float> row(logits_.data() + static_cast<size_t>(r) * vocab,
+                                       static_cast<size_t>(n_vocab_));
+      sampled_[static_cast<size_t>(r)] = slot.sampler->Sample(row, slot.history);
+    }
+  });
   for (size_t r = 0; r < which.size(); ++r) {
     std::unique_ptr<Slot>& slot = slots_[which[r]];
-    const std::span<const float> row(logits_.data() + r * vocab, static_cast<size_t>(vocab));
-    if (!SampleAndStream(*slot, row)) slot.reset();
+    if (!Stream(*slot, sampled_[r])) slot.reset();
   }
 }
 
-bool BatchScheduler::SampleAndStream(Slot& slot, std::span<const float> logits) {
-  const int32_t token =
-      slot.sampler->Sample(logits.first(static_cast<size_t>(n_vocab_)), slot.history);
+bool BatchScheduler::Stream(Slot& slot, int32_t token) {
   GenerationResult& result = slot.result;
   if (result.tokens.empty()) result.first_token_seconds = Seconds(slot.submitted, Clock::now());
   result.tokens.push_back(token);

@@ -140,7 +140,9 @@ class BatchScheduler {
   // streaming for the slots that got logits.
   void Step();
   // Samples the next token of `slot` from `logits` and streams it; returns false when it ended.
-  bool SampleAndStream(Slot& slot, std::span<const float> logits);
+  // Records `token` (sampled from the slot's logits) and streams its text; false when the
+  // request ended (the slot is then to be freed).
+  bool Stream(Slot& slot, int32_t token);
   void Finish(Slot& slot, FinishReason reason, Status error = Status::Ok());
 
   const Model& model_;
@@ -162,6 +164,7 @@ class BatchScheduler {
   std::vector<std::unique_ptr<Slot>> slots_;  // max_slots entries; null = free
   Scratch scratch_;
   std::vector<float> logits_;  // [n_active, vocab_padded]
+  std::vector<int32_t> sampled_;  // the token sampled for each logits row of a step
   std::thread worker_;
 };
 
