@@ -22,6 +22,7 @@
 #include "kernels/kernel_target.h"
 #include "kernels/matmul.h"
 #include "kernels/probe.h"
+#include "kernels/quantize.h"
 #include "kernels/rmsnorm.h"
 #include "kernels/ssm_scan.h"
 #include "threading/thread_pool.h"
@@ -259,6 +260,50 @@ BENCHMARK(BM_MatVecDram)
     ->Args({1, 3072, 768, 2})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
+
+// Quantized decode matvec (n == 1). Args: dtype, rows, cols, threads, dram. dram 1: enough
+// copies of the matrix to fill 384 MiB (>> LLC), every weight byte from memory as in decode
+// (compare wGB/s with BM_ReadBandwidth); dram 0: one copy, cache-resident (the kernel's compute
+// rate: wGB/s far above the DRAM figure means decode is memory-bound).
+void BM_QuantMatVec(benchmark::State& state) {
+  const DType dtype = static_cast<DType>(state.range(0));
+  const int64_t rows = state.range(1), cols = state.range(2);
+  const int threads = static_cast<int>(state.range(3));
+  const size_t bytes = DTypeRowBytes(dtype, cols) * rows;
+  const int copies = state.range(4) ? static_cast<int>((384u << 20) / bytes) + 1 : 1;
+  std::vector<uint8_t> storage(bytes * copies);
+  const std::vector<float> f = Random(rows * cols, -1, 1, 1);
+  for (int64_t r = 0; r < rows; ++r) {
+    QuantizeRow(dtype, f.data() + r * cols, cols,
+                storage.data() + r * DTypeRowBytes(dtype, cols));
+  }
+  for (int k = 1; k < copies; ++k) std::memcpy(storage.data() + k * bytes, storage.data(), bytes);
+  const std::vector<float> x = Random(cols, -1, 1, 2);
+  std::vector<float> y(rows);
+  ThreadPool pool(threads);
+  for (auto _ : state) {
+    for (int k = 0; k < copies; ++k) {
+      const WeightMatrix w{dtype, storage.data() + k * bytes, rows, cols};
+      MatMul(w, x.data(), cols, 1, y.data(), rows, &pool);
+    }
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["wGB/s"] = benchmark::Counter(static_cast<double>(bytes) * copies * 1e-9,
+                                               benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(std::string(DTypeName(dtype)) + " " + KernelTargetName());
+}
+BENCHMARK(BM_QuantMatVec)
+    ->ArgNames({"dtype", "rows", "cols", "thr", "dram"})
+    ->ArgsProduct({{static_cast<int>(DType::kQ8_0), static_cast<int>(DType::kQ4_0),
+                    static_cast<int>(DType::kQ4_1), static_cast<int>(DType::kQ5_0),
+                    static_cast<int>(DType::kQ5_1), static_cast<int>(DType::kQ4_K),
+                    static_cast<int>(DType::kQ5_K), static_cast<int>(DType::kQ6_K)},
+                   {4096},
+                   {1024},
+                   {1, 2},
+                   {0, 1}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
 
 // Per-call overhead of an (almost) empty ParallelFor (real time per iteration): the cost decode
 // pays per parallel section.

@@ -21,6 +21,7 @@
 
 #include "base/dtype.h"
 #include "kernels/kernel_test_util.h"
+#include "kernels/quant_test_util.h"
 #include "kernels/matmul.h"
 #include "kernels/quantize.h"
 #include "kernels/sha256_test_util.h"
@@ -29,7 +30,7 @@ namespace mamba {
 namespace {
 
 namespace fs = std::filesystem;
-using kernels_test::ForEachTarget;
+using kernels_test::ForEachQuantTarget;
 using kernels_test::Sha256Hex;
 
 const fs::path kGgufDir = fs::path(MAMBA_SOURCE_DIR) / ".." / "shared" / "testdata" / "gguf";
@@ -163,7 +164,7 @@ TEST(QuantSlicesTest, RecordedDequantizationOfRealBlocks) {
     ASSERT_EQ(raw.size(), DTypeRowBytes(*dtype, cols) * rows);
     const auto* data = reinterpret_cast<const uint8_t*>(raw.data());
     EXPECT_EQ(Sha256Hex(DequantRef(*dtype, data, rows, cols).data(), rows * cols * 4), sha);
-    ForEachTarget([&](const std::string&) {
+    ForEachQuantTarget([&](const std::string&) {
       std::vector<float> got(rows * cols);
       ConvertToF32(*dtype, data, rows * cols, got.data());
       EXPECT_EQ(Sha256Hex(got.data(), got.size() * 4), sha);
@@ -213,7 +214,7 @@ TEST(QuantGgufTest, DequantizationBitExactWithGgmlForEveryStoredTensor) {
       ++tensors_checked;
       if (!IsQuantized(*dtype)) continue;
       ++quantized_checked;
-      ForEachTarget([&](const std::string&) {
+      ForEachQuantTarget([&](const std::string&) {
         std::vector<float> got(ref.size());  // whole tensor in one call (rows are contiguous)
         ConvertToF32(*dtype, data, rows * cols, got.data());
         EXPECT_EQ(std::memcmp(got.data(), ref.data(), ref.size() * 4), 0);

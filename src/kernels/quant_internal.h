@@ -31,14 +31,16 @@ inline int64_t QuantGroup(QuantKind k) {
   return k == QuantKind::kSym32 || k == QuantKind::kMin32 ? 32 : 256;
 }
 
-// `n` quantized activation rows of `cols` elements, integers widened to int16 for the SIMD dot.
-// Row i: q[i * cols + c] the 8-bit value; d[i * groups + g] the group scale as ggml uses it
-// (Q8_0/Q8_1: F16-rounded; Q8_K: F32); s[...] (kMin32 only): F16(d_f32 * sum q) as F32;
-// bsum[i * cols / 16 + k] (K kinds only): sums of 16 consecutive q's.
+// `n` quantized activation rows of `cols` elements. Row i: q[i * cols + c] the 8-bit value
+// widened to int16 (the decoded-row dot), q8[i * cols + c] the same value as int8 (the x86
+// u8 x s8 dot); d[i * groups + g] the group scale as ggml uses it (Q8_0/Q8_1: F16-rounded; Q8_K:
+// F32); s[...] (kMin32 only): F16(d_f32 * sum q) as F32; qsum[i * cols / 32 + k]: sums of 32
+// consecutive q's (every kind); bsum[i * cols / 16 + k] (K kinds only): sums of 16.
 struct QuantActs {
   std::vector<int16_t> q;
+  std::vector<int8_t> q8;
   std::vector<float> d, s;
-  std::vector<int32_t> bsum;
+  std::vector<int32_t> qsum, bsum;
 };
 
 // Quantizes rows x[i * x_stride, + cols), i < n, as ggml-cpu quantizes mat-mul inputs for weights
@@ -72,6 +74,10 @@ void QuantMatMul(const WeightMatrix& w, const float* x, int64_t x_stride, int64_
                  int64_t y_stride, ThreadPool* pool);
 void QuantMatMulRef(const WeightMatrix& w, const float* x, int64_t x_stride, int64_t n, float* y,
                     int64_t y_stride);
+
+// Highway target name the quantized MatMul dispatches to now (it also compiles AVX3_DL, which
+// the other kernels do not).
+const char* QuantKernelTargetName();
 
 // SIMD dequantization of `n` elements of a quantized dtype (bit-exact with DequantizeRowRef).
 void DequantizeRow(DType dtype, const void* src, int64_t n, float* dst);

@@ -13,6 +13,7 @@
 #include "hwy/highway.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -358,7 +359,355 @@ float DotFusedQ6K(const uint8_t* HWY_RESTRICT row, const QuantActs& x, int64_t c
   return hn::GetLane(hn::SumOfLanes(df, hn::Add(facc0, facc1)));
 }
 
+// ---- x86 (AVX2 / AVX3 / AVX3_DL) decode kernels: int8 activations, u8 x s8 dot products ----
+// As ggml-cpu: each weight block is unpacked in registers to unsigned bytes (the stored code,
+// before its offset) and multiplied into the int8 activations (pmaddubsw + pmaddwd, or
+// vpdpbusd with AVX512-VNNI); the offset is removed exactly in integers with the activation
+// block sums (qsum / bsum); 8 blocks' int32 lanes are reduced to one vector of 8 block sums,
+// which is converted and scaled once (F32 lanes). Same integers as DecodeRow + DotQuantRef; only
+// the F32 summation order differs.
+#undef MAMBA_QUANT_X86
+#if HWY_ARCH_X86 && (HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL)
+#define MAMBA_QUANT_X86 1
+
+namespace x86 {
+
+// int32 lane k = sum over bytes 4k .. 4k + 3 of u (unsigned) * s (signed). Without VNNI
+// pmaddubsw saturates its int16 pair sums: callers keep u <= 128 (|s| <= 127).
+// (vpdpbusd as inline asm: Highway 1.0.3's AVX3_DL target enables "avxvnni", the VEX form
+// that Zen 4 lacks, instead of "avx512vnni", so the EVEX intrinsic does not compile there; the
+// runtime check of AVX3_DL does test AVX512-VNNI.)
+HWY_INLINE __m256i DotU8S8(__m256i u, __m256i s) {
+#if HWY_TARGET == HWY_AVX3_DL
+  __m256i acc = _mm256_setzero_si256();
+  asm("%{evex%} vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(s));
+  return acc;
+#else
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+#endif
+}
+
+// Lane i of the result: v[i0]'s low 128-bit half sum for i < 4 (v[i0 + i]), high half for i >= 4
+// (v[i0 + i - 4]); i.e. [lo0 lo1 lo2 lo3 hi0 hi1 hi2 hi3] of v[i0 .. i0 + 3].
+HWY_INLINE __m256i HalfSums4(const __m256i* v) {
+  return _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+}
+
+// Lane i: sum of the 8 lanes of v[i].
+HWY_INLINE __m256i Reduce8(const __m256i* v) {
+  const __m256i a = HalfSums4(v), b = HalfSums4(v + 4);
+  return _mm256_add_epi32(_mm256_permute2x128_si256(a, b, 0x20),
+                          _mm256_permute2x128_si256(a, b, 0x31));
+}
+
+HWY_INLINE int32_t HSumI32(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
+  return _mm_cvtsi128_si32(s);
+}
+
+HWY_INLINE float HSumF32(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// 8 F16 values at p, p + kStride, ... as F32 lanes.
+template <size_t kStride>
+HWY_INLINE __m256 LoadHalves8(const uint8_t* p) {
+  uint64_t lo = 0, hi = 0;
+  for (int i = 0; i < 4; ++i) {
+    uint16_t a, b;
+    std::memcpy(&a, p + i * kStride, 2);
+    std::memcpy(&b, p + (i + 4) * kStride, 2);
+    lo |= uint64_t{a} << (16 * i);
+    hi |= uint64_t{b} << (16 * i);
+  }
+  return _mm256_cvtph_ps(_mm_set_epi64x(static_cast<int64_t>(hi), static_cast<int64_t>(lo)));
+}
+
+HWY_INLINE __m256i LoadI(const void* p) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+}
+
+// The 16 bytes at qs as 32 nibbles: low nibbles in bytes 0..15, high nibbles in 16..31.
+HWY_INLINE __m256i Nibbles32(const uint8_t* qs) {
+  const __m256i v =
+      _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qs)));
+  return _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)),
+                          _mm256_set1_epi8(0x0F));
+}
+
+// Q5_0 / Q5_1: nibbles plus bit j of qh (u32 LE) as 16 in byte j.
+HWY_INLINE __m256i Add5thBits(__m256i nib, const uint8_t* qh) {
+  uint32_t bits;
+  std::memcpy(&bits, qh, 4);
+#if HWY_TARGET <= HWY_AVX3
+  return _mm256_mask_add_epi8(nib, static_cast<__mmask32>(bits), nib, _mm256_set1_epi8(16));
+#else
+  const __m256i shuf = _mm256_setr_epi64x(0, 0x0101010101010101LL, 0x0202020202020202LL,
+                                          0x0303030303030303LL);
+  const __m256i sel = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ULL));
+  const __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int32_t>(bits)), shuf);
+  const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(bytes, sel), sel);
+  return _mm256_or_si256(nib, _mm256_and_si256(set, _mm256_set1_epi8(16)));
+#endif
+}
+
+template <DType kT>
+struct Sym32Traits;
+template <>
+struct Sym32Traits<DType::kQ8_0> {
+  static constexpr size_t kBytes = sizeof(quant::BlockQ8_0), kQs = 2;
+  static constexpr bool kMin = false;
+#if HWY_TARGET == HWY_AVX3_DL
+  static constexpr int kOffShift = 7;  // stored + 128 as u8
+#else
+  static constexpr int kOffShift = -1;  // sign trick, no offset
+#endif
+};
+template <>
+struct Sym32Traits<DType::kQ4_0> {
+  static constexpr size_t kBytes = sizeof(quant::BlockQ4_0), kQs = 2;
+  static constexpr bool kMin = false;
+  static constexpr int kOffShift = 3;
+};
+template <>
+struct Sym32Traits<DType::kQ5_0> {
+  static constexpr size_t kBytes = sizeof(quant::BlockQ5_0), kQs = 6;
+  static constexpr bool kMin = false;
+  static constexpr int kOffShift = 4;
+};
+template <>
+struct Sym32Traits<DType::kQ4_1> {
+  static constexpr size_t kBytes = sizeof(quant::BlockQ4_1), kQs = 4;
+  static constexpr bool kMin = true;
+  static constexpr int kOffShift = -1;
+};
+template <>
+struct Sym32Traits<DType::kQ5_1> {
+  static constexpr size_t kBytes = sizeof(quant::BlockQ5_1), kQs = 8;
+  static constexpr bool kMin = true;
+  static constexpr int kOffShift = -1;
+};
+
+// int32 lanes whose sum is sum_j code_j * x_j for one 32-element block (code: the unsigned stored
+// value, or for Q8_0 without VNNI the signed value itself).
+template <DType kT>
+HWY_INLINE __m256i BlockDot(const uint8_t* blk, const int8_t* xb) {
+  using T = Sym32Traits<kT>;
+  const __m256i x = LoadI(xb);
+  if constexpr (kT == DType::kQ8_0) {
+    const __m256i w = LoadI(blk + T::kQs);
+#if HWY_TARGET == HWY_AVX3_DL
+    return DotU8S8(_mm256_xor_si256(w, _mm256_set1_epi8(static_cast<char>(0x80))), x);
+#else
+    return DotU8S8(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+#endif
+  } else if constexpr (kT == DType::kQ5_0 || kT == DType::kQ5_1) {
+    return DotU8S8(Add5thBits(Nibbles32(blk + T::kQs), blk + T::kQs - 4), x);
+  } else {
+    return DotU8S8(Nibbles32(blk + T::kQs), x);
+  }
+}
+
+// n == 1 dot of one Q8_0 / Q4_0 / Q5_0 / Q4_1 / Q5_1 row with activation row 0.
+template <DType kT>
+HWY_INLINE __m256 DotSym32(const uint8_t* HWY_RESTRICT row, const QuantActs& x, int64_t cols) {
+  using T = Sym32Traits<kT>;
+  const int64_t groups = cols / 32;
+  const int8_t* HWY_RESTRICT xq = x.q8.data();
+  const float* HWY_RESTRICT xd = x.d.data();
+  const int32_t* HWY_RESTRICT xs = x.qsum.data();
+  __m256 acc = _mm256_setzero_ps(), macc = _mm256_setzero_ps();
+  int64_t b = 0;
+  for (; b + 8 <= groups; b += 8) {
+    const uint8_t* blk = row + b * T::kBytes;
+    __m256i v[8];
+    for (int i = 0; i < 8; ++i) v[i] = BlockDot<kT>(blk + i * T::kBytes, xq + (b + i) * 32);
+    __m256i isum = Reduce8(v);
+    if constexpr (T::kOffShift >= 0) {
+      isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(LoadI(xs + b), T::kOffShift));
+    }
+    const __m256 scale = _mm256_mul_ps(LoadHalves8<T::kBytes>(blk), _mm256_loadu_ps(xd + b));
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), scale, acc);
+    if constexpr (T::kMin) {
+      macc = _mm256_fmadd_ps(LoadHalves8<T::kBytes>(blk + 2), _mm256_loadu_ps(x.s.data() + b),
+                             macc);
+    }
+  }
+  float tail = 0.0f;
+  for (; b < groups; ++b) {
+    const uint8_t* blk = row + b * T::kBytes;
+    int32_t isum = HSumI32(BlockDot<kT>(blk, xq + b * 32));
+    if constexpr (T::kOffShift >= 0) isum -= xs[b] * (1 << T::kOffShift);
+    uint16_t dbits;
+    std::memcpy(&dbits, blk, 2);
+    tail += HalfToF32(dbits) * xd[b] * static_cast<float>(isum);
+    if constexpr (T::kMin) {
+      uint16_t mbits;
+      std::memcpy(&mbits, blk + 2, 2);
+      tail += HalfToF32(mbits) * x.s[b];
+    }
+  }
+  return _mm256_add_ps(_mm256_add_ps(acc, macc), _mm256_setr_ps(tail, 0, 0, 0, 0, 0, 0, 0));
+}
+
+// Bits k of each byte of h moved to bit 4 (value 16), other bits clear.
+template <int k>
+HWY_INLINE __m256i BitTo16(__m256i h) {
+  __m256i t = h;
+  if constexpr (k < 4) t = _mm256_slli_epi16(h, 4 - k);
+  if constexpr (k > 4) t = _mm256_srli_epi16(h, k - 4);
+  return _mm256_and_si256(t, _mm256_set1_epi8(16));
+}
+
+// n == 1 dot of one Q4_K / Q5_K row with activation row 0.
+template <bool kQ5>
+HWY_INLINE __m256 DotQ4K5K(const uint8_t* HWY_RESTRICT row, const QuantActs& x, int64_t cols) {
+  constexpr size_t kBytes = kQ5 ? sizeof(quant::BlockQ5_K) : sizeof(quant::BlockQ4_K);
+  const int64_t groups = cols / quant::kQK_K;
+  const __m256i mask = _mm256_set1_epi8(0x0F);
+  __m256 acc = _mm256_setzero_ps(), macc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < groups; ++b) {
+    const uint8_t* blk = row + b * kBytes;
+    const int8_t* HWY_RESTRICT xb = x.q8.data() + b * quant::kQK_K;
+    uint16_t dbits, dminbits;
+    std::memcpy(&dbits, blk, 2);
+    std::memcpy(&dminbits, blk + 2, 2);
+    // The 6-bit scales and mins as bytes (ggml's kmask unpacking of GetScaleMinK4).
+    uint32_t u[4];
+    std::memcpy(u, blk + 4, 12);
+    u[3] = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
+    const uint32_t mins_lo = u[1] & 0x3f3f3f3fu;
+    u[1] = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
+    u[0] &= 0x3f3f3f3fu;
+    const __m256i scv = _mm256_cvtepu8_epi32(
+        _mm_set_epi32(0, 0, static_cast<int32_t>(u[1]), static_cast<int32_t>(u[0])));
+    const __m256i mnv = _mm256_cvtepu8_epi32(
+        _mm_set_epi32(0, 0, static_cast<int32_t>(u[3]), static_cast<int32_t>(mins_lo)));
+    const uint8_t* qs = blk + (kQ5 ? 48 : 16);
+    __m256i v[8];
+    [[maybe_unused]] __m256i hb;
+    if constexpr (kQ5) hb = LoadI(blk + 16);
+#define MAMBA_Q4K_CHUNK(c)                                                           \
+  {                                                                                  \
+    const __m256i q = LoadI(qs + 32 * (c));                                          \
+    __m256i lo = _mm256_and_si256(q, mask);                                          \
+    __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), mask);                    \
+    if constexpr (kQ5) {                                                             \
+      lo = _mm256_or_si256(lo, BitTo16<2 * (c)>(hb));                                \
+      hi = _mm256_or_si256(hi, BitTo16<2 * (c) + 1>(hb));                            \
+    }                                                                                \
+    v[2 * (c)] = DotU8S8(lo, LoadI(xb + 64 * (c)));                                  \
+    v[2 * (c) + 1] = DotU8S8(hi, LoadI(xb + 64 * (c) + 32));                         \
+  }
+    MAMBA_Q4K_CHUNK(0)
+    MAMBA_Q4K_CHUNK(1)
+    MAMBA_Q4K_CHUNK(2)
+    MAMBA_Q4K_CHUNK(3)
+#undef MAMBA_Q4K_CHUNK
+    const __m256i isum = _mm256_mullo_epi32(Reduce8(v), scv);
+    const __m256i summs = _mm256_mullo_epi32(mnv, LoadI(x.qsum.data() + b * 8));
+    const float dx = x.d[b];
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(HalfToF32(dbits) * dx), acc);
+    macc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(summs), _mm256_set1_ps(HalfToF32(dminbits) * dx),
+                           macc);
+  }
+  return _mm256_sub_ps(acc, macc);
+}
+
+// n == 1 dot of one Q6_K row with activation row 0.
+HWY_INLINE __m256 DotQ6KX86(const uint8_t* HWY_RESTRICT row, const QuantActs& x,
+                            int64_t cols) {
+  const int64_t groups = cols / quant::kQK_K;
+  const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x30);
+  const __m256i perm = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < groups; ++b) {
+    const uint8_t* blk = row + b * sizeof(quant::BlockQ6_K);
+    const int8_t* HWY_RESTRICT xb = x.q8.data() + b * quant::kQK_K;
+    uint16_t dbits;
+    std::memcpy(&dbits, blk + 208, 2);
+    __m256i v[8];
+    for (int h = 0; h < 2; ++h) {
+      const __m256i l0 = LoadI(blk + 64 * h), l1 = LoadI(blk + 64 * h + 32);
+      const __m256i qh = LoadI(blk + 128 + 32 * h);
+      const int8_t* xh = xb + 128 * h;
+      const __m256i q0 =
+          _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m2));
+      const __m256i q1 =
+          _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m2));
+      const __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                                         _mm256_and_si256(qh, m2));
+      const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                         _mm256_and_si256(_mm256_srli_epi16(qh, 2), m2));
+      v[4 * h + 0] = DotU8S8(q0, LoadI(xh));
+      v[4 * h + 1] = DotU8S8(q1, LoadI(xh + 32));
+      v[4 * h + 2] = DotU8S8(q2, LoadI(xh + 64));
+      v[4 * h + 3] = DotU8S8(q3, LoadI(xh + 96));
+    }
+    // v[t]'s low half belongs to sub-block 2t, its high half to 2t + 1.
+    const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 192));
+    const __m256i sc_lo = _mm256_cvtepi8_epi32(sc8);                     // sub-blocks 0..7
+    const __m256i sc_hi = _mm256_cvtepi8_epi32(_mm_unpackhi_epi64(sc8, sc8));  // 8..15
+    const int32_t* bs = x.bsum.data() + b * 16;
+    const __m256i off = _mm256_add_epi32(_mm256_mullo_epi32(sc_lo, LoadI(bs)),
+                                         _mm256_mullo_epi32(sc_hi, LoadI(bs + 8)));
+    __m256i isum = _mm256_add_epi32(
+        _mm256_mullo_epi32(HalfSums4(v), _mm256_permutevar8x32_epi32(sc_lo, perm)),
+        _mm256_mullo_epi32(HalfSums4(v + 4), _mm256_permutevar8x32_epi32(sc_hi, perm)));
+    isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(off, 5));
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(HalfToF32(dbits) * x.d[b]),
+                          acc);
+  }
+  return acc;
+}
+
+// Lane i: sum of the 8 lanes of v[i].
+HWY_INLINE __m256 Reduce8F(const __m256* v) {
+  const __m256 a = _mm256_hadd_ps(_mm256_hadd_ps(v[0], v[1]), _mm256_hadd_ps(v[2], v[3]));
+  const __m256 b = _mm256_hadd_ps(_mm256_hadd_ps(v[4], v[5]), _mm256_hadd_ps(v[6], v[7]));
+  return _mm256_add_ps(_mm256_permute2f128_ps(a, b, 0x20), _mm256_permute2f128_ps(a, b, 0x31));
+}
+
+constexpr long kPrefetchBytes = 16384;
+
+// y[r] = lane sum of dot(row r), r0 <= r < r1, rows read in order (one sequential stream);
+// 8 rows' lane sums are reduced together. Each row first prefetches the bytes kPrefetch ahead of
+// it (weight mappings may be 4 KiB pages, where the hardware prefetchers stop at every page).
+template <class Dot>
+HWY_INLINE void DotRowsX86(const Dot& dot, const uint8_t* w, size_t row_bytes, int64_t r0,
+                           int64_t r1, float* y, long pf_dist) {
+  const uint8_t* end = w + static_cast<size_t>(r1) * row_bytes;
+  auto prefetch = [&](int64_t r) {
+    const uint8_t* p = w + static_cast<size_t>(r) * row_bytes + pf_dist;
+    const uint8_t* stop = std::min(p + row_bytes, end);
+    for (; p < stop; p += 64) __builtin_prefetch(p, 0, 2);
+  };
+  int64_t r = r0;
+  for (; r + 8 <= r1; r += 8) {
+    __m256 a[8];
+    for (int i = 0; i < 8; ++i) {
+      if (pf_dist > 0) prefetch(r + i);
+      a[i] = dot(w + static_cast<size_t>(r + i) * row_bytes);
+    }
+    _mm256_storeu_ps(y + r, Reduce8F(a));
+  }
+  for (; r < r1; ++r) {
+    if (pf_dist > 0) prefetch(r);
+    y[r] = HSumF32(dot(w + static_cast<size_t>(r) * row_bytes));
+  }
+}
+
+}  // namespace x86
+#endif  // MAMBA_QUANT_X86
+
 using FusedFn = float (*)(const uint8_t*, const QuantActs&, int64_t);
+
+const char* QuantTargetNameSimd() { return hwy::TargetName(HWY_TARGET); }
 
 void QuantMatMulSimd(const WeightMatrix& w, const QuantActs& xq, int64_t n, float* y,
                      int64_t y_stride, ThreadPool* pool) {
@@ -368,10 +717,43 @@ void QuantMatMulSimd(const WeightMatrix& w, const QuantActs& xq, int64_t n, floa
   const int64_t macs_per_row = std::max<int64_t>(1, w.cols * n);
   const int64_t grain = std::max<int64_t>(4, 32768 / macs_per_row);
   FusedFn fused = nullptr;
+#ifdef MAMBA_QUANT_X86
+  if (n == 1) {
+    const long pf_dist = x86::kPrefetchBytes;
+    const auto* w0 = static_cast<const uint8_t*>(w.data);
+    const int64_t cols = w.cols;
+    auto run = [&](const auto& dot) {
+      ParallelForOrInline(pool, w.rows, grain, [&](int64_t r0, int64_t r1) {
+        x86::DotRowsX86(dot, w0, row_bytes, r0, r1, y, pf_dist);
+      });
+    };
+    switch (w.dtype) {
+      case DType::kQ8_0:
+        return run([&](const uint8_t* p) { return x86::DotSym32<DType::kQ8_0>(p, xq, cols); });
+      case DType::kQ4_0:
+        return run([&](const uint8_t* p) { return x86::DotSym32<DType::kQ4_0>(p, xq, cols); });
+      case DType::kQ5_0:
+        return run([&](const uint8_t* p) { return x86::DotSym32<DType::kQ5_0>(p, xq, cols); });
+      case DType::kQ4_1:
+        return run([&](const uint8_t* p) { return x86::DotSym32<DType::kQ4_1>(p, xq, cols); });
+      case DType::kQ5_1:
+        return run([&](const uint8_t* p) { return x86::DotSym32<DType::kQ5_1>(p, xq, cols); });
+      case DType::kQ4_K:
+        return run([&](const uint8_t* p) { return x86::DotQ4K5K<false>(p, xq, cols); });
+      case DType::kQ5_K:
+        return run([&](const uint8_t* p) { return x86::DotQ4K5K<true>(p, xq, cols); });
+      case DType::kQ6_K:
+        return run([&](const uint8_t* p) { return x86::DotQ6KX86(p, xq, cols); });
+      default:
+        break;
+    }
+  }
+#else
   if (n == 1 && w.dtype == DType::kQ8_0) fused = &DotFusedSym32<DType::kQ8_0>;
   if (n == 1 && w.dtype == DType::kQ4_0) fused = &DotFusedSym32<DType::kQ4_0>;
   if (n == 1 && w.dtype == DType::kQ4_K) fused = &DotFusedQ4K;
   if (n == 1 && w.dtype == DType::kQ6_K) fused = &DotFusedQ6K;
+#endif
   if (fused != nullptr) {
     ParallelForOrInline(pool, w.rows, grain, [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) {
@@ -409,6 +791,9 @@ HWY_AFTER_NAMESPACE();
 namespace mamba::kernels_internal {
 
 HWY_EXPORT(QuantMatMulSimd);
+HWY_EXPORT(QuantTargetNameSimd);
+
+const char* QuantKernelTargetName() { return HWY_DYNAMIC_DISPATCH(QuantTargetNameSimd)(); }
 
 void QuantMatMul(const WeightMatrix& w, const float* x, int64_t x_stride, int64_t n, float* y,
                  int64_t y_stride, ThreadPool* pool) {

@@ -51,6 +51,8 @@ void QuantizeActs(QuantKind kind, const float* x, int64_t x_stride, int64_t n, i
   out->s.resize(kind == QuantKind::kMin32 ? static_cast<size_t>(n * groups) : 0);
   const bool k_kind = kind == QuantKind::kKMin || kind == QuantKind::kKSym;
   out->bsum.resize(k_kind ? static_cast<size_t>(n * cols / 16) : 0);
+  out->q8.resize(static_cast<size_t>(n * cols));
+  out->qsum.resize(static_cast<size_t>(n * cols / 32));
   for (int64_t i = 0; i < n; ++i) {
     for (int64_t b = 0; b < groups; ++b) {
       const float* xb = x + i * x_stride + b * g;
@@ -95,6 +97,16 @@ void QuantizeActs(QuantKind kind, const float* x, int64_t x_stride, int64_t n, i
         bsum[k] = s;
       }
       out->d[gi] = 1.0f / iscale;
+    }
+    for (int64_t c = 0; c < cols; c += 32) {
+      const int16_t* q = out->q.data() + i * cols + c;
+      int8_t* q8 = out->q8.data() + i * cols + c;
+      int32_t s = 0;
+      for (int j = 0; j < 32; ++j) {
+        q8[j] = static_cast<int8_t>(q[j]);
+        s += q[j];
+      }
+      out->qsum[(i * cols + c) / 32] = s;
     }
   }
 }

@@ -13,6 +13,7 @@
 
 #include "base/dtype.h"
 #include "kernels/kernel_test_util.h"
+#include "kernels/quant_test_util.h"
 #include "kernels/matmul.h"
 #include "kernels/quant_blocks.h"
 #include "kernels/quant_internal.h"
@@ -22,7 +23,7 @@
 namespace mamba {
 namespace {
 
-using kernels_test::ForEachTarget;
+using kernels_test::ForEachQuantTarget;
 using kernels_test::RandomVec;
 
 constexpr DType kStored[] = {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0,
@@ -34,7 +35,7 @@ std::vector<float> DequantAll(DType dtype, const void* block) {
   const int bs = GetDTypeInfo(dtype).block_size;
   std::vector<float> ref(bs);
   DequantizeRowRef(dtype, block, bs, ref.data());
-  ForEachTarget([&](const std::string&) {
+  ForEachQuantTarget([&](const std::string&) {
     std::vector<float> got(bs, -7.0f);
     ConvertToF32(dtype, block, bs, got.data());
     EXPECT_EQ(std::memcmp(got.data(), ref.data(), bs * sizeof(float)), 0) << DTypeName(dtype);
@@ -179,7 +180,7 @@ TEST(QuantRoundTripTest, ErrorBoundsPerType) {
     std::printf("%s round trip: rmse %.5f max %.5f\n", DTypeName(b.dtype).data(), rmse, max_err);
     EXPECT_LE(rmse, b.rmse) << DTypeName(b.dtype);
     EXPECT_LE(max_err, 4 * b.rmse) << DTypeName(b.dtype);
-    ForEachTarget([&](const std::string&) {
+    ForEachQuantTarget([&](const std::string&) {
       std::vector<float> z(n);
       ConvertToF32(b.dtype, q.data(), n, z.data());
       EXPECT_EQ(std::memcmp(z.data(), y.data(), n * sizeof(float)), 0) << DTypeName(b.dtype);
@@ -265,7 +266,7 @@ TEST(QuantMatMulTest, MatchesRefAllTargetsShapesTypes) {
   ThreadPool pool2(2);
   for (DType dtype : kStored) {
     const int bs = GetDTypeInfo(dtype).block_size;
-    for (int64_t blocks : {1, 3}) {
+    for (int64_t blocks : {1, 3, 19}) {
       const int64_t cols = blocks * bs;
       for (int64_t rows : {1, 2, 5, 8, 13, 67}) {
         const QWeights w = MakeQWeights(rng, dtype, rows, cols);
@@ -275,7 +276,7 @@ TEST(QuantMatMulTest, MatchesRefAllTargetsShapesTypes) {
           const std::vector<float> x = RandomVec(rng, n * x_stride, -1.0f, 1.0f);
           std::vector<float> y_ref(n * y_stride, -7.0f);
           MatMulRef(w.view(dtype, rows, cols), x.data(), x_stride, n, y_ref.data(), y_stride);
-          ForEachTarget([&](const std::string&) {
+          ForEachQuantTarget([&](const std::string&) {
             for (ThreadPool* pool : {static_cast<ThreadPool*>(nullptr), &pool2}) {
               SCOPED_TRACE(testing::Message() << DTypeName(dtype) << " rows=" << rows
                                               << " cols=" << cols << " n=" << n);
@@ -297,7 +298,7 @@ TEST(QuantMatMulTest, GatherRowsDequantizesExactly) {
     const int64_t cols = 2 * GetDTypeInfo(dtype).block_size, rows = 9;
     const QWeights w = MakeQWeights(rng, dtype, rows, cols);
     const int32_t ids[4] = {8, 0, 3, 8};
-    ForEachTarget([&](const std::string&) {
+    ForEachQuantTarget([&](const std::string&) {
       std::vector<float> out(4 * (cols + 1), -7.0f);
       GatherRows(w.view(dtype, rows, cols), ids, 4, out.data(), cols + 1);
       for (int i = 0; i < 4; ++i) {
