@@ -302,6 +302,10 @@ BENCHMARK(BM_QuantMatVec)
                    {1024},
                    {1, 2},
                    {0, 1}})
+    ->Args({static_cast<int>(DType::kQ4_0), 1024, 4096, 1, 0})
+    ->Args({static_cast<int>(DType::kQ4_0), 256, 16384, 1, 0})
+    ->Args({static_cast<int>(DType::kQ4_0), 512, 1024, 1, 0})
+    ->Args({static_cast<int>(DType::kQ8_0), 512, 1024, 1, 0})
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 

@@ -50,6 +50,10 @@ struct QuantActs {
 void QuantizeActs(QuantKind kind, const float* x, int64_t x_stride, int64_t n, int64_t cols,
                   QuantActs* out);
 
+// QuantizeActs with SIMD where the dispatched target has it (x86 AVX2 and up); identical output.
+void QuantizeActsFast(QuantKind kind, const float* x, int64_t x_stride, int64_t n, int64_t cols,
+                      QuantActs* out);
+
 // A weight row decoded to integers: q[c] is the effective integer weight (Q4_0/Q5_0: value -
 // offset; *_1: unsigned value; K kinds: sub-block scale * value (Q6_K: value - 32)), d[g] the
 // group scale (F32 of the F16 d), m[g] the group minimum (*_1: m; Q4_K/Q5_K: dmin), mins[j]

@@ -414,9 +414,45 @@ HWY_INLINE float HSumF32(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-// 8 F16 values at p, p + kStride, ... as F32 lanes.
-template <size_t kStride>
-HWY_INLINE __m256 LoadHalves8(const uint8_t* p) {
+// 8 F16 values at blk + kOff + i * kStride (i < 8) as F32 lanes; reads nothing past the 8 blocks
+// (blk + 8 * kStride). AVX-512: two-table word permutes of the blocks' bytes (every F16 field
+// here is at an even offset); AVX2: scalar loads.
+template <size_t kStride, size_t kOff>
+HWY_INLINE __m256 LoadHalves8(const uint8_t* blk) {
+#if HWY_TARGET <= HWY_AVX3
+  static_assert(kStride % 2 == 0 && kOff % 2 == 0);
+  constexpr size_t kEnd = 8 * kStride;
+  auto load = [&](size_t off) {
+    if (off + 64 <= kEnd) return _mm512_loadu_si512(blk + off);
+    const size_t n = off >= kEnd ? 0 : kEnd - off;
+    return _mm512_maskz_loadu_epi8((__mmask64{1} << n) - 1, blk + off);
+  };
+  // Words of the first 128 bytes for i < 4 (and all 8 when they fit).
+  constexpr bool kOneTable = 7 * kStride + kOff + 1 < 128;
+  constexpr size_t kBase = kOneTable ? 0 : (4 * kStride + kOff) / 64 * 64;
+  static_assert(3 * kStride + kOff + 1 < 128 && 7 * kStride + kOff + 1 - kBase < 128);
+  alignas(64) static constexpr auto kIdx = [] {
+    struct {
+      uint16_t a[32], b[32];
+    } t{};
+    for (size_t i = 0; i < 8; ++i) {
+      t.a[i] = static_cast<uint16_t>((kStride * i + kOff) / 2);
+      if (i >= 4) t.b[i] = static_cast<uint16_t>((kStride * i + kOff - kBase) / 2);
+    }
+    return t;
+  }();
+  const __m512i a0 = load(0), a1 = load(64);
+  __m128i h = _mm512_castsi512_si128(
+      _mm512_permutex2var_epi16(a0, _mm512_load_si512(kIdx.a), a1));
+  if constexpr (!kOneTable) {
+    const __m512i b0 = load(kBase), b1 = load(kBase + 64);
+    const __m128i hb = _mm512_castsi512_si128(
+        _mm512_permutex2var_epi16(b0, _mm512_load_si512(kIdx.b), b1));
+    h = _mm_blend_epi32(h, hb, 0xC);
+  }
+  return _mm256_cvtph_ps(h);
+#else
+  const uint8_t* p = blk + kOff;
   uint64_t lo = 0, hi = 0;
   for (int i = 0; i < 4; ++i) {
     uint16_t a, b;
@@ -426,6 +462,7 @@ HWY_INLINE __m256 LoadHalves8(const uint8_t* p) {
     hi |= uint64_t{b} << (16 * i);
   }
   return _mm256_cvtph_ps(_mm_set_epi64x(static_cast<int64_t>(hi), static_cast<int64_t>(lo)));
+#endif
 }
 
 HWY_INLINE __m256i LoadI(const void* p) {
@@ -513,9 +550,63 @@ HWY_INLINE __m256i BlockDot(const uint8_t* blk, const int8_t* xb) {
   }
 }
 
+// Q4_0 / Q4_1, 8 blocks at once without a reduction: the blocks' 16 code bytes are transposed
+// so that int32 lane k of every product vector belongs to block k, and the activations come in
+// the matching order (`xt`: for t < 8, 32 bytes whose dword k is elements 4t .. 4t + 3 of block
+// k). Returns acc + (lane k: sum_j code_j x_j over block k).
+template <size_t kBytes, size_t kQs>
+HWY_INLINE __m256i Nibbles8BlocksT(const uint8_t* blk, const int8_t* xt, __m256i acc) {
+  auto ld2 = [&](int k) {
+    return _mm256_inserti128_si256(
+        _mm256_castsi128_si256(
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + k * kBytes + kQs))),
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + (k + 4) * kBytes + kQs)), 1);
+  };
+  const __m256i y0 = ld2(0), y1 = ld2(1), y2 = ld2(2), y3 = ld2(3);
+  const __m256i t0 = _mm256_unpacklo_epi32(y0, y1), t1 = _mm256_unpackhi_epi32(y0, y1);
+  const __m256i t2 = _mm256_unpacklo_epi32(y2, y3), t3 = _mm256_unpackhi_epi32(y2, y3);
+  const __m256i r[4] = {_mm256_unpacklo_epi64(t0, t2), _mm256_unpackhi_epi64(t0, t2),
+                        _mm256_unpacklo_epi64(t1, t3), _mm256_unpackhi_epi64(t1, t3)};
+  const __m256i m = _mm256_set1_epi8(0x0F);
+#if HWY_TARGET == HWY_AVX3_DL
+  for (int j = 0; j < 4; ++j) {
+    const __m256i lo = _mm256_and_si256(r[j], m);
+    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(r[j], 4), m);
+    asm("%{evex%} vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(lo), "vm"(LoadI(xt + 32 * j)));
+    asm("%{evex%} vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(hi), "vm"(LoadI(xt + 32 * (4 + j))));
+  }
+  return acc;
+#else
+  // int16 lanes: 8 pair sums of at most 2 * 15 * 127 each, no saturation.
+  __m256i s16 = _mm256_setzero_si256();
+  for (int j = 0; j < 4; ++j) {
+    const __m256i lo = _mm256_and_si256(r[j], m);
+    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(r[j], 4), m);
+    s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(lo, LoadI(xt + 32 * j)));
+    s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(hi, LoadI(xt + 32 * (4 + j))));
+  }
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(s16, _mm256_set1_epi16(1)));
+#endif
+}
+
+// The activation order Nibbles8BlocksT expects, for the whole 8-block groups of row 0.
+inline void TransposeActs8(const QuantActs& x, int64_t cols, std::vector<int8_t>* xt) {
+  const int64_t groups8 = cols / 256;
+  xt->resize(static_cast<size_t>(groups8 * 256));
+  for (int64_t g = 0; g < groups8; ++g) {
+    for (int t = 0; t < 8; ++t) {
+      for (int k = 0; k < 8; ++k) {
+        std::memcpy(xt->data() + g * 256 + t * 32 + k * 4, x.q8.data() + (8 * g + k) * 32 + 4 * t,
+                    4);
+      }
+    }
+  }
+}
+
 // n == 1 dot of one Q8_0 / Q4_0 / Q5_0 / Q4_1 / Q5_1 row with activation row 0.
 template <DType kT>
-HWY_INLINE __m256 DotSym32(const uint8_t* HWY_RESTRICT row, const QuantActs& x, int64_t cols) {
+HWY_INLINE __m256 DotSym32(const uint8_t* HWY_RESTRICT row, const QuantActs& x, int64_t cols,
+                           const int8_t* HWY_RESTRICT xt = nullptr) {
   using T = Sym32Traits<kT>;
   const int64_t groups = cols / 32;
   const int8_t* HWY_RESTRICT xq = x.q8.data();
@@ -525,16 +616,25 @@ HWY_INLINE __m256 DotSym32(const uint8_t* HWY_RESTRICT row, const QuantActs& x, 
   int64_t b = 0;
   for (; b + 8 <= groups; b += 8) {
     const uint8_t* blk = row + b * T::kBytes;
-    __m256i v[8];
-    for (int i = 0; i < 8; ++i) v[i] = BlockDot<kT>(blk + i * T::kBytes, xq + (b + i) * 32);
-    __m256i isum = Reduce8(v);
-    if constexpr (T::kOffShift >= 0) {
-      isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(LoadI(xs + b), T::kOffShift));
+    __m256i isum;
+    if constexpr (kT == DType::kQ4_0 || kT == DType::kQ4_1) {
+      __m256i init = _mm256_setzero_si256();
+      if constexpr (T::kOffShift >= 0) {
+        init = _mm256_sub_epi32(init, _mm256_slli_epi32(LoadI(xs + b), T::kOffShift));
+      }
+      isum = Nibbles8BlocksT<T::kBytes, T::kQs>(blk, xt + b * 32, init);
+    } else {
+      __m256i v[8];
+      for (int i = 0; i < 8; ++i) v[i] = BlockDot<kT>(blk + i * T::kBytes, xq + (b + i) * 32);
+      isum = Reduce8(v);
+      if constexpr (T::kOffShift >= 0) {
+        isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(LoadI(xs + b), T::kOffShift));
+      }
     }
-    const __m256 scale = _mm256_mul_ps(LoadHalves8<T::kBytes>(blk), _mm256_loadu_ps(xd + b));
+    const __m256 scale = _mm256_mul_ps(LoadHalves8<T::kBytes, 0>(blk), _mm256_loadu_ps(xd + b));
     acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), scale, acc);
     if constexpr (T::kMin) {
-      macc = _mm256_fmadd_ps(LoadHalves8<T::kBytes>(blk + 2), _mm256_loadu_ps(x.s.data() + b),
+      macc = _mm256_fmadd_ps(LoadHalves8<T::kBytes, 2>(blk), _mm256_loadu_ps(x.s.data() + b),
                              macc);
     }
   }
@@ -702,12 +802,127 @@ HWY_INLINE void DotRowsX86(const Dot& dot, const uint8_t* w, size_t row_bytes, i
   }
 }
 
+
+// ---- activation quantization (QuantizeActs with AVX2; identical values) ----
+HWY_INLINE float HMaxF32(__m256 v) {
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_max_ss(m, _mm_movehdup_ps(m));
+  return _mm_cvtss_f32(m);
+}
+
+// 32 int32 lanes (4 vectors) -> int8 and int16 stores, in element order.
+HWY_INLINE void StoreQ32(const __m256i* i32, int8_t* q8, int16_t* q16) {
+  // packs work per 128-bit lane: fix the order with a qword permute.
+  const __m256i w01 = _mm256_permute4x64_epi64(_mm256_packs_epi32(i32[0], i32[1]), 0xD8);
+  const __m256i w23 = _mm256_permute4x64_epi64(_mm256_packs_epi32(i32[2], i32[3]), 0xD8);
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(q16), w01);
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(q16 + 16), w23);
+  const __m256i b = _mm256_permute4x64_epi64(_mm256_packs_epi16(w01, w23), 0xD8);
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(q8), b);
+}
+
+HWY_INLINE int32_t SumQ32(const __m256i* i32) {
+  return HSumI32(_mm256_add_epi32(_mm256_add_epi32(i32[0], i32[1]),
+                                  _mm256_add_epi32(i32[2], i32[3])));
+}
+
+void QuantizeActsX86(QuantKind kind, const float* x, int64_t x_stride, int64_t n, int64_t cols,
+                     QuantActs* out) {
+  const int64_t g = QuantGroup(kind);
+  const int64_t groups = cols / g;
+  const bool k_kind = kind == QuantKind::kKMin || kind == QuantKind::kKSym;
+  out->q.resize(static_cast<size_t>(n * cols));
+  out->q8.resize(static_cast<size_t>(n * cols));
+  out->d.resize(static_cast<size_t>(n * groups));
+  out->s.resize(kind == QuantKind::kMin32 ? static_cast<size_t>(n * groups) : 0);
+  out->qsum.resize(static_cast<size_t>(n * cols / 32));
+  out->bsum.resize(k_kind ? static_cast<size_t>(n * cols / 16) : 0);
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t b = 0; b < groups; ++b) {
+      const float* xb = x + i * x_stride + b * g;
+      int16_t* q = out->q.data() + i * cols + b * g;
+      int8_t* q8 = out->q8.data() + i * cols + b * g;
+      int32_t* qsum = out->qsum.data() + (i * cols + b * g) / 32;
+      const int64_t gi = i * groups + b;
+      if (!k_kind) {
+        __m256 v[4];
+        __m256 amax = _mm256_setzero_ps();
+        for (int k = 0; k < 4; ++k) {
+          v[k] = _mm256_loadu_ps(xb + 8 * k);
+          amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, v[k]));
+        }
+        const float am = HMaxF32(amax);
+        const float d = am / 127.0f;
+        const float id = am != 0.0f ? 127.0f / am : 0.0f;
+        __m256i iv[4];
+        for (int k = 0; k < 4; ++k) iv[k] = _mm256_cvtps_epi32(_mm256_mul_ps(v[k], _mm256_set1_ps(id)));
+        StoreQ32(iv, q8, q);
+        const int32_t sum = SumQ32(iv);
+        qsum[0] = sum;
+        out->d[gi] = F16ToF32(F32ToF16(d));
+        if (kind == QuantKind::kMin32) out->s[gi] = F16ToF32(F32ToF16(d * static_cast<float>(sum)));
+        continue;
+      }
+      // Q8_K: the signed value of the first element of largest magnitude.
+      __m256 amax = _mm256_setzero_ps();
+      for (int k = 0; k < 32; ++k) amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, _mm256_loadu_ps(xb + 8 * k)));
+      const float am = HMaxF32(amax);
+      int32_t* bsum = out->bsum.data() + (i * cols + b * g) / 16;
+      if (am == 0.0f) {
+        std::fill(q, q + g, int16_t{0});
+        std::fill(q8, q8 + g, int8_t{0});
+        std::fill(bsum, bsum + g / 16, 0);
+        std::fill(qsum, qsum + g / 32, 0);
+        out->d[gi] = 0.0f;
+        continue;
+      }
+      float max = 0.0f;
+      const __m256 amv = _mm256_set1_ps(am);
+      for (int k = 0; k < 32; ++k) {
+        const int m = _mm256_movemask_ps(
+            _mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(xb + 8 * k)), amv, _CMP_EQ_OQ));
+        if (m != 0) {
+          max = xb[8 * k + __builtin_ctz(static_cast<unsigned>(m))];
+          break;
+        }
+      }
+      const float iscale = -127.0f / max;
+      const __m256 isv = _mm256_set1_ps(iscale);
+      const __m256i top = _mm256_set1_epi32(127);
+      for (int c = 0; c < 8; ++c) {
+        __m256i iv[4];
+        for (int k = 0; k < 4; ++k) {
+          iv[k] = _mm256_min_epi32(
+              top, _mm256_cvtps_epi32(_mm256_mul_ps(isv, _mm256_loadu_ps(xb + 32 * c + 8 * k))));
+        }
+        StoreQ32(iv, q8 + 32 * c, q + 32 * c);
+        const int32_t s0 = HSumI32(_mm256_add_epi32(iv[0], iv[1]));
+        const int32_t s1 = HSumI32(_mm256_add_epi32(iv[2], iv[3]));
+        bsum[2 * c] = s0;
+        bsum[2 * c + 1] = s1;
+        qsum[c] = s0 + s1;
+      }
+      out->d[gi] = 1.0f / iscale;
+    }
+  }
+}
 }  // namespace x86
 #endif  // MAMBA_QUANT_X86
 
 using FusedFn = float (*)(const uint8_t*, const QuantActs&, int64_t);
 
 const char* QuantTargetNameSimd() { return hwy::TargetName(HWY_TARGET); }
+
+void QuantizeActsSimd(QuantKind kind, const float* x, int64_t x_stride, int64_t n, int64_t cols,
+                      QuantActs* out) {
+#ifdef MAMBA_QUANT_X86
+  x86::QuantizeActsX86(kind, x, x_stride, n, cols, out);
+#else
+  QuantizeActs(kind, x, x_stride, n, cols, out);
+#endif
+}
 
 void QuantMatMulSimd(const WeightMatrix& w, const QuantActs& xq, int64_t n, float* y,
                      int64_t y_stride, ThreadPool* pool) {
@@ -722,6 +937,7 @@ void QuantMatMulSimd(const WeightMatrix& w, const QuantActs& xq, int64_t n, floa
     const long pf_dist = x86::kPrefetchBytes;
     const auto* w0 = static_cast<const uint8_t*>(w.data);
     const int64_t cols = w.cols;
+    std::vector<int8_t> xt;
     auto run = [&](const auto& dot) {
       ParallelForOrInline(pool, w.rows, grain, [&](int64_t r0, int64_t r1) {
         x86::DotRowsX86(dot, w0, row_bytes, r0, r1, y, pf_dist);
@@ -731,11 +947,17 @@ void QuantMatMulSimd(const WeightMatrix& w, const QuantActs& xq, int64_t n, floa
       case DType::kQ8_0:
         return run([&](const uint8_t* p) { return x86::DotSym32<DType::kQ8_0>(p, xq, cols); });
       case DType::kQ4_0:
-        return run([&](const uint8_t* p) { return x86::DotSym32<DType::kQ4_0>(p, xq, cols); });
+        x86::TransposeActs8(xq, cols, &xt);
+        return run([&](const uint8_t* p) {
+          return x86::DotSym32<DType::kQ4_0>(p, xq, cols, xt.data());
+        });
       case DType::kQ5_0:
         return run([&](const uint8_t* p) { return x86::DotSym32<DType::kQ5_0>(p, xq, cols); });
       case DType::kQ4_1:
-        return run([&](const uint8_t* p) { return x86::DotSym32<DType::kQ4_1>(p, xq, cols); });
+        x86::TransposeActs8(xq, cols, &xt);
+        return run([&](const uint8_t* p) {
+          return x86::DotSym32<DType::kQ4_1>(p, xq, cols, xt.data());
+        });
       case DType::kQ5_1:
         return run([&](const uint8_t* p) { return x86::DotSym32<DType::kQ5_1>(p, xq, cols); });
       case DType::kQ4_K:
@@ -792,6 +1014,12 @@ namespace mamba::kernels_internal {
 
 HWY_EXPORT(QuantMatMulSimd);
 HWY_EXPORT(QuantTargetNameSimd);
+HWY_EXPORT(QuantizeActsSimd);
+
+void QuantizeActsFast(QuantKind kind, const float* x, int64_t x_stride, int64_t n, int64_t cols,
+                      QuantActs* out) {
+  HWY_DYNAMIC_DISPATCH(QuantizeActsSimd)(kind, x, x_stride, n, cols, out);
+}
 
 const char* QuantKernelTargetName() { return HWY_DYNAMIC_DISPATCH(QuantTargetNameSimd)(); }
 
@@ -801,7 +1029,7 @@ void QuantMatMul(const WeightMatrix& w, const float* x, int64_t x_stride, int64_
   MAMBA_CHECK(w.cols % block == 0, "MatMul: %s rows of %lld not a multiple of %d",
               DTypeName(w.dtype).data(), static_cast<long long>(w.cols), block);
   QuantActs xq;
-  QuantizeActs(QuantKindOf(w.dtype), x, x_stride, n, w.cols, &xq);
+  QuantizeActsFast(QuantKindOf(w.dtype), x, x_stride, n, w.cols, &xq);
   HWY_DYNAMIC_DISPATCH(QuantMatMulSimd)(w, xq, n, y, y_stride, pool);
 }
 

@@ -4,6 +4,7 @@
 // MatMulRef and a double-precision product (every Highway target).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -320,6 +321,48 @@ TEST(QuantMatMulTest, RowsNotAMultipleOfTheBlockAbort) {
   EXPECT_DEATH(MatMulRef(w, x.data(), 288, 1, y.data(), 1), "not a multiple of 256");
   const WeightMatrix w0{DType::kQ8_0, bytes.data(), 1, 48};
   EXPECT_DEATH(MatMul(w0, x.data(), 48, 1, y.data(), 1, nullptr), "not a multiple of 32");
+}
+
+// The SIMD activation quantizer (every target) gives exactly the scalar QuantizeActs' output,
+// including all-zero groups, ties of the largest magnitude with opposite signs and half-way
+// products.
+TEST(QuantMatMulTest, SimdActivationQuantizationMatchesScalar) {
+  using kernels_internal::QuantActs;
+  using kernels_internal::QuantKind;
+  std::mt19937 rng(5);
+  const int64_t cols = 1024, n = 3, x_stride = cols + 7;
+  std::vector<float> x = RandomVec(rng, n * x_stride, -2.0f, 2.0f);
+  for (int64_t c = 0; c < 256; ++c) x[x_stride + c] = 0.0f;  // row 1: a zero group (all kinds)
+  x[2 * x_stride + 3] = 5.0f;                                 // row 2: tie, first one positive
+  x[2 * x_stride + 200] = -5.0f;
+  x[2 * x_stride + 300] = -6.0f;  // ... and first one negative
+  x[2 * x_stride + 400] = 6.0f;
+  for (int64_t c = 512; c < 544; ++c) x[2 * x_stride + c] = static_cast<float>(c - 528) * 0.5f;
+  for (QuantKind kind : {QuantKind::kSym32, QuantKind::kMin32, QuantKind::kKMin, QuantKind::kKSym}) {
+    QuantActs ref;
+    kernels_internal::QuantizeActs(kind, x.data(), x_stride, n, cols, &ref);
+    ForEachQuantTarget([&](const std::string&) {
+      QuantActs got;
+      kernels_internal::QuantizeActsFast(kind, x.data(), x_stride, n, cols, &got);
+      EXPECT_EQ(got.q, ref.q);
+      EXPECT_EQ(got.q8, ref.q8);
+      EXPECT_EQ(got.qsum, ref.qsum);
+      EXPECT_EQ(got.bsum, ref.bsum);
+      ASSERT_EQ(got.d.size(), ref.d.size());
+      EXPECT_EQ(std::memcmp(got.d.data(), ref.d.data(), ref.d.size() * sizeof(float)), 0);
+      ASSERT_EQ(got.s.size(), ref.s.size());
+      EXPECT_EQ(std::memcmp(got.s.data(), ref.s.data(), ref.s.size() * sizeof(float)), 0);
+    });
+  }
+}
+
+// The quantized MatMul also compiles AVX3_DL (VNNI); where the CPU has it the tests run it.
+TEST(QuantMatMulTest, TargetsIncludeAvx3DlWhereSupported) {
+#if HWY_ARCH_X86
+  const std::vector<int64_t> targets = hwy::SupportedAndGeneratedTargets();
+  const bool listed = std::find(targets.begin(), targets.end(), HWY_AVX3_DL) != targets.end();
+  EXPECT_EQ(listed, (hwy::SupportedTargets() & HWY_AVX3_DL) != 0);
+#endif
 }
 
 // Activation quantization as ggml-cpu: Q8_0 rounds half to even with id = 127 / amax; Q8_K
