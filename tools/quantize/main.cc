@@ -43,5 +43,11 @@ int main(int argc, char** argv) {
   }
   std::printf("%s: %.2f MB -> %s (%s): %.2f MB\n", in.c_str(), result->in_bytes / 1e6, out.c_str(),
               target->name.c_str(), result->out_bytes / 1e6);
+  if (!result->has_vocab) {
+    std::fprintf(stderr,
+                 "mamba-quantize: warning: no tokenizer.json next to '%s': '%s' has no vocabulary "
+                 "(mamba-ssm runs it on token ids; llama.cpp refuses to load it)\n",
+                 in.c_str(), out.c_str());
+  }
   return 0;
 }

@@ -88,6 +88,7 @@ StatusOr<QuantizeResult> QuantizeModelFile(
   GgufExportOptions opts;
   opts.name = ModelName(ck, in);
   MAMBA_ASSIGN_OR_RETURN(opts.extra_metadata, VocabMetadata(ck, in));
+  result.has_vocab = !opts.extra_metadata.empty();
   opts.file_type = target.file_type;
   opts.matrix_type = [&target](const std::string& gguf_name, const TensorView& src) {
     const int64_t cols = src.shape.empty() ? 1 : src.shape.back();

@@ -37,6 +37,7 @@ DType PlanMatrixType(const QuantTarget& target, const std::string& gguf_name, in
 struct QuantizeResult {
   uint64_t in_bytes = 0;   // weight bytes of the input checkpoint
   uint64_t out_bytes = 0;  // size of the written file
+  bool has_vocab = false;  // the output carries tokenizer.ggml.* (llama.cpp needs them)
 };
 
 // Reads `in` (any format OpenCheckpoint takes), writes `out` as a llama.cpp-layout GGUF with the
