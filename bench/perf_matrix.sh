@@ -3,7 +3,7 @@
 # Reproduces the tables of docs/PERFORMANCE.md: mamba-bench on random-weight models of the real
 # Mamba shapes (130m, 370m, 1.4b, 2.8b; F32/F16/BF16) and quantized GGUF files made from them,
 # at 1 and 2 threads. Takes ~15 minutes on 2 cores and ~25 GB of disk under $DIR; run it on a
-# quiet machine (`uptime` load < 0.5).
+# quiet machine (`uptime` load < 0.5), or as root: mamba-bench then runs under SCHED_FIFO.
 #
 # Usage: bench/perf_matrix.sh [BUILD_DIR] [DIR]
 #   BUILD_DIR  a Release build with mamba-bench and mamba-quantize (default build-perf; built here)
@@ -23,6 +23,10 @@ if [[ ! -x $build/tools/bench/mamba-bench ]]; then
   cmake --build "$build" --target mamba-bench mamba-quantize
 fi
 bench=$build/tools/bench/mamba-bench
+# Real-time priority where permitted (root): other tenants of a shared machine cannot preempt the
+# benchmark threads (the kernel still keeps 5 % of each second for them).
+rt=""
+if chrt -f 50 true 2>/dev/null; then rt="chrt -f 50"; fi
 quantize=$build/tools/quantize/mamba-quantize
 mkdir -p "$dir"
 
@@ -47,7 +51,7 @@ run() {  # run ARGS...: mamba-bench on the -m models in ARGS, each evicted first
   done
   evict "${models[@]}"
   echo "# uptime: $(uptime)"
-  "$bench" --bw-buffer-mb 512 "$@"
+  $rt "$bench" --bw-buffer-mb 512 "$@"
 }
 
 echo "# machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2) / $(nproc) CPUs / $(uname -r)"
