@@ -4,6 +4,7 @@
 #include "http_transport.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cctype>
@@ -19,6 +20,7 @@ struct HttpServer::Impl {
   HttpServerOptions options;
   httplib::Server server;
   int port = 0;
+  int listen_fd = -1;  // the socket httplib created last (the one that bound)
 };
 
 namespace {
@@ -72,6 +74,13 @@ HttpServer::HttpServer(HttpServerOptions options) : impl_(std::make_unique<Impl>
     return new httplib::ThreadPool(static_cast<size_t>(threads));
   };
   impl_->server.set_payload_max_length(impl_->options.max_body_bytes);
+  // Remember the listening socket: httplib (Debian's compiled 0.11) listens with a backlog of 5,
+  // so a burst of new connections (8 streaming clients at once) overflows the accept queue and
+  // the kernel drops SYNs, which clients retry only after a second. Bind() enlarges it.
+  impl_->server.set_socket_options([impl = impl_.get()](socket_t sock) {
+    httplib::default_socket_options(sock);
+    impl->listen_fd = sock;
+  });
   // Bodies for the errors httplib answers by itself (unknown path, body too large, ...); a
   // handler's own error bodies are kept.
   auto error_body = impl_->options.error_body;
@@ -157,6 +166,8 @@ Status HttpServer::Bind() {
     return IoError("cannot listen on " + o.host + ":" + std::to_string(o.port) +
                    " (address in use or not available)");
   }
+  // listen() again on a listening socket sets a new backlog (Linux, the BSDs, macOS).
+  if (impl_->listen_fd >= 0) ::listen(impl_->listen_fd, SOMAXCONN);
   return Status::Ok();
 }
 
