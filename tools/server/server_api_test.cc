@@ -17,6 +17,7 @@
 #include <future>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <sstream>
 #include <thread>
 
 #include "api.h"
@@ -291,6 +292,23 @@ TEST(ChatTemplateTest, DefaultAndFromJson) {
   EXPECT_NE(bad.status().message().find("'user'"), std::string::npos);
   EXPECT_FALSE(ChatTemplate::FromJson("[", "t.json").ok());
   EXPECT_FALSE(ChatTemplate::FromFile("/nonexistent/t.json").ok());
+}
+
+// httplib listens with a backlog of 5; the transport raises it so that a burst of clients is not
+// delayed by dropped SYNs (retried after 1 s). `ss` (iproute2) shows a listener's backlog.
+TEST_F(ServerApiTest, ListenBacklogIsLarge) {
+  TestServer s(*model_, *tok_, Sched(), ApiOptions{});
+  const std::string cmd = "ss -ltnH 'sport = :" + std::to_string(s.port()) + "' 2>/dev/null";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) GTEST_SKIP() << "no ss";
+  char buf[512] = {0};
+  const size_t n = fread(buf, 1, sizeof(buf) - 1, p);
+  pclose(p);
+  std::istringstream line(std::string(buf, n));
+  std::string state, recv_q, send_q;
+  line >> state >> recv_q >> send_q;
+  if (state != "LISTEN") GTEST_SKIP() << "ss (iproute2) not available: '" << buf << "'";
+  EXPECT_GT(std::stoi(send_q), 5) << buf;
 }
 
 TEST(ChatTemplateTest, Jinja) {
