@@ -400,6 +400,28 @@ HWY_INLINE __m256i Reduce8(const __m256i* v) {
                           _mm256_permute2x128_si256(a, b, 0x31));
 }
 
+// Reduce8 for lane values of at most 2^14 - 1 in magnitude (pair sums fit int16): pack to int16
+// and pair-add with pmaddwd, the same sums as the hadd tree in cheaper instructions (vphaddd is
+// several uops on Zen 4).
+HWY_INLINE __m256i HalfSums4Small(const __m256i* v) {
+  const __m256i one = _mm256_set1_epi16(1);
+  const __m256i a = _mm256_madd_epi16(_mm256_packs_epi32(v[0], v[1]), one);
+  const __m256i b = _mm256_madd_epi16(_mm256_packs_epi32(v[2], v[3]), one);
+  return _mm256_madd_epi16(_mm256_packs_epi32(a, b), one);
+}
+// As HalfSums4Small with the last pair-add weighted by the int16 words of sc (instead of 1).
+HWY_INLINE __m256i HalfSums4Scaled(const __m256i* v, __m256i sc) {
+  const __m256i one = _mm256_set1_epi16(1);
+  const __m256i a = _mm256_madd_epi16(_mm256_packs_epi32(v[0], v[1]), one);
+  const __m256i b = _mm256_madd_epi16(_mm256_packs_epi32(v[2], v[3]), one);
+  return _mm256_madd_epi16(_mm256_packs_epi32(a, b), sc);
+}
+HWY_INLINE __m256i Reduce8Small(const __m256i* v) {
+  const __m256i a = HalfSums4Small(v), b = HalfSums4Small(v + 4);
+  return _mm256_add_epi32(_mm256_permute2x128_si256(a, b, 0x20),
+                          _mm256_permute2x128_si256(a, b, 0x31));
+}
+
 HWY_INLINE int32_t HSumI32(__m256i v) {
   __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
   s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
@@ -463,6 +485,17 @@ HWY_INLINE __m256 LoadHalves8(const uint8_t* blk) {
   }
   return _mm256_cvtph_ps(_mm_set_epi64x(static_cast<int64_t>(hi), static_cast<int64_t>(lo)));
 #endif
+}
+
+// Software prefetch of the weight bytes kPrefetchBytes ahead of [p, p + kBytes): weight mappings
+// may be 4 KiB pages, where the hardware prefetchers stop at every page boundary, and rows are
+// short (one stream over the whole matrix, so running past a row or the matrix is harmless).
+constexpr size_t kPrefetchBytes = 16384;
+template <size_t kBytes>
+HWY_INLINE void PrefetchAhead(const uint8_t* p) {
+  for (size_t i = 0; i < (kBytes + 63) / 64; ++i) {
+    __builtin_prefetch(p + kPrefetchBytes + 64 * i, 0, 2);
+  }
 }
 
 HWY_INLINE __m256i LoadI(const void* p) {
@@ -568,24 +601,27 @@ HWY_INLINE __m256i Nibbles8BlocksT(const uint8_t* blk, const int8_t* xt, __m256i
   const __m256i r[4] = {_mm256_unpacklo_epi64(t0, t2), _mm256_unpackhi_epi64(t0, t2),
                         _mm256_unpacklo_epi64(t1, t3), _mm256_unpackhi_epi64(t1, t3)};
   const __m256i m = _mm256_set1_epi8(0x0F);
+  // Two accumulation chains (low and high nibbles), so the dependent multiply-adds of one group
+  // do not serialize.
 #if HWY_TARGET == HWY_AVX3_DL
+  __m256i acc2 = _mm256_setzero_si256();
   for (int j = 0; j < 4; ++j) {
     const __m256i lo = _mm256_and_si256(r[j], m);
     const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(r[j], 4), m);
     asm("%{evex%} vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(lo), "vm"(LoadI(xt + 32 * j)));
-    asm("%{evex%} vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(hi), "vm"(LoadI(xt + 32 * (4 + j))));
+    asm("%{evex%} vpdpbusd %2, %1, %0" : "+v"(acc2) : "v"(hi), "vm"(LoadI(xt + 32 * (4 + j))));
   }
-  return acc;
+  return _mm256_add_epi32(acc, acc2);
 #else
-  // int16 lanes: 8 pair sums of at most 2 * 15 * 127 each, no saturation.
-  __m256i s16 = _mm256_setzero_si256();
+  // int16 lanes: 4 pair sums of at most 2 * 15 * 127 each per chain, no saturation.
+  __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
   for (int j = 0; j < 4; ++j) {
     const __m256i lo = _mm256_and_si256(r[j], m);
     const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(r[j], 4), m);
-    s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(lo, LoadI(xt + 32 * j)));
-    s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(hi, LoadI(xt + 32 * (4 + j))));
+    s0 = _mm256_add_epi16(s0, _mm256_maddubs_epi16(lo, LoadI(xt + 32 * j)));
+    s1 = _mm256_add_epi16(s1, _mm256_maddubs_epi16(hi, LoadI(xt + 32 * (4 + j))));
   }
-  return _mm256_add_epi32(acc, _mm256_madd_epi16(s16, _mm256_set1_epi16(1)));
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_add_epi16(s0, s1), _mm256_set1_epi16(1)));
 #endif
 }
 
@@ -616,6 +652,7 @@ HWY_INLINE __m256 DotSym32(const uint8_t* HWY_RESTRICT row, const QuantActs& x, 
   int64_t b = 0;
   for (; b + 8 <= groups; b += 8) {
     const uint8_t* blk = row + b * T::kBytes;
+    PrefetchAhead<8 * T::kBytes>(blk);
     __m256i isum;
     if constexpr (kT == DType::kQ4_0 || kT == DType::kQ4_1) {
       __m256i init = _mm256_setzero_si256();
@@ -626,7 +663,8 @@ HWY_INLINE __m256 DotSym32(const uint8_t* HWY_RESTRICT row, const QuantActs& x, 
     } else {
       __m256i v[8];
       for (int i = 0; i < 8; ++i) v[i] = BlockDot<kT>(blk + i * T::kBytes, xq + (b + i) * 32);
-      isum = Reduce8(v);
+      // Lanes: 4 products of at most 31 * 127 (< 2^14) except for Q8_0.
+      isum = kT == DType::kQ8_0 ? Reduce8(v) : Reduce8Small(v);
       if constexpr (T::kOffShift >= 0) {
         isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(LoadI(xs + b), T::kOffShift));
       }
@@ -641,6 +679,7 @@ HWY_INLINE __m256 DotSym32(const uint8_t* HWY_RESTRICT row, const QuantActs& x, 
   float tail = 0.0f;
   for (; b < groups; ++b) {
     const uint8_t* blk = row + b * T::kBytes;
+    PrefetchAhead<T::kBytes>(blk);
     int32_t isum = HSumI32(BlockDot<kT>(blk, xq + b * 32));
     if constexpr (T::kOffShift >= 0) isum -= xs[b] * (1 << T::kOffShift);
     uint16_t dbits;
@@ -670,9 +709,11 @@ HWY_INLINE __m256 DotQ4K5K(const uint8_t* HWY_RESTRICT row, const QuantActs& x, 
   constexpr size_t kBytes = kQ5 ? sizeof(quant::BlockQ5_K) : sizeof(quant::BlockQ4_K);
   const int64_t groups = cols / quant::kQK_K;
   const __m256i mask = _mm256_set1_epi8(0x0F);
-  __m256 acc = _mm256_setzero_ps(), macc = _mm256_setzero_ps();
+  __m256 acc = _mm256_setzero_ps();
+  __m128 macc = _mm_setzero_ps();
   for (int64_t b = 0; b < groups; ++b) {
     const uint8_t* blk = row + b * kBytes;
+    PrefetchAhead<kBytes>(blk);
     const int8_t* HWY_RESTRICT xb = x.q8.data() + b * quant::kQK_K;
     uint16_t dbits, dminbits;
     std::memcpy(&dbits, blk, 2);
@@ -684,10 +725,20 @@ HWY_INLINE __m256 DotQ4K5K(const uint8_t* HWY_RESTRICT row, const QuantActs& x, 
     const uint32_t mins_lo = u[1] & 0x3f3f3f3fu;
     u[1] = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
     u[0] &= 0x3f3f3f3fu;
-    const __m256i scv = _mm256_cvtepu8_epi32(
-        _mm_set_epi32(0, 0, static_cast<int32_t>(u[1]), static_cast<int32_t>(u[0])));
-    const __m256i mnv = _mm256_cvtepu8_epi32(
-        _mm_set_epi32(0, 0, static_cast<int32_t>(u[3]), static_cast<int32_t>(mins_lo)));
+    // Bytes sc0..7, m0..7; the scales as int16 words [s(4h) s(4h) s(4h+1) s(4h+1) .. s(4h+3)
+    // s(4h+3)] in both 128-bit halves (h = 0, 1: the last pair-add of HalfSums4Scaled), the mins
+    // as words m0..7.
+    const __m128i sm = _mm_set_epi32(static_cast<int32_t>(u[3]), static_cast<int32_t>(mins_lo),
+                                     static_cast<int32_t>(u[1]), static_cast<int32_t>(u[0]));
+    const __m256i sm2 = _mm256_broadcastsi128_si256(sm);
+    const __m256i sc_a = _mm256_shuffle_epi8(
+        sm2, _mm256_setr_epi8(0, -1, 0, -1, 1, -1, 1, -1, 2, -1, 2, -1, 3, -1, 3, -1, 0, -1, 0, -1,
+                              1, -1, 1, -1, 2, -1, 2, -1, 3, -1, 3, -1));
+    const __m256i sc_b = _mm256_shuffle_epi8(
+        sm2, _mm256_setr_epi8(4, -1, 4, -1, 5, -1, 5, -1, 6, -1, 6, -1, 7, -1, 7, -1, 4, -1, 4, -1,
+                              5, -1, 5, -1, 6, -1, 6, -1, 7, -1, 7, -1));
+    const __m128i m16 = _mm_shuffle_epi8(
+        sm, _mm_setr_epi8(8, -1, 9, -1, 10, -1, 11, -1, 12, -1, 13, -1, 14, -1, 15, -1));
     const uint8_t* qs = blk + (kQ5 ? 48 : 16);
     __m256i v[8];
     [[maybe_unused]] __m256i hb;
@@ -709,14 +760,20 @@ HWY_INLINE __m256 DotQ4K5K(const uint8_t* HWY_RESTRICT row, const QuantActs& x, 
     MAMBA_Q4K_CHUNK(2)
     MAMBA_Q4K_CHUNK(3)
 #undef MAMBA_Q4K_CHUNK
-    const __m256i isum = _mm256_mullo_epi32(Reduce8(v), scv);
-    const __m256i summs = _mm256_mullo_epi32(mnv, LoadI(x.qsum.data() + b * 8));
+    // Lane sums of 4 products are at most 4 * 31 * 127 < 2^14. The lanes of isum mix the
+    // sub-blocks; their total is sum_j sc_j isum_j.
+    const __m256i isum =
+        _mm256_add_epi32(HalfSums4Scaled(v, sc_a), HalfSums4Scaled(v + 4, sc_b));
+    // sum_j m_j qsum_j (|qsum| <= 32 * 127 fits int16) in 4 lanes.
+    const int32_t* qsum = x.qsum.data() + b * 8;
+    const __m128i summs = _mm_madd_epi16(
+        m16, _mm_packs_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qsum)),
+                             _mm_loadu_si128(reinterpret_cast<const __m128i*>(qsum + 4))));
     const float dx = x.d[b];
     acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(HalfToF32(dbits) * dx), acc);
-    macc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(summs), _mm256_set1_ps(HalfToF32(dminbits) * dx),
-                           macc);
+    macc = _mm_fmadd_ps(_mm_cvtepi32_ps(summs), _mm_set1_ps(HalfToF32(dminbits) * dx), macc);
   }
-  return _mm256_sub_ps(acc, macc);
+  return _mm256_sub_ps(acc, _mm256_set_m128(_mm_setzero_ps(), macc));
 }
 
 // n == 1 dot of one Q6_K row with activation row 0.
@@ -724,10 +781,10 @@ HWY_INLINE __m256 DotQ6KX86(const uint8_t* HWY_RESTRICT row, const QuantActs& x,
                             int64_t cols) {
   const int64_t groups = cols / quant::kQK_K;
   const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x30);
-  const __m256i perm = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
   __m256 acc = _mm256_setzero_ps();
   for (int64_t b = 0; b < groups; ++b) {
     const uint8_t* blk = row + b * sizeof(quant::BlockQ6_K);
+    PrefetchAhead<sizeof(quant::BlockQ6_K)>(blk);
     const int8_t* HWY_RESTRICT xb = x.q8.data() + b * quant::kQK_K;
     uint16_t dbits;
     std::memcpy(&dbits, blk + 208, 2);
@@ -749,16 +806,28 @@ HWY_INLINE __m256 DotQ6KX86(const uint8_t* HWY_RESTRICT row, const QuantActs& x,
       v[4 * h + 2] = DotU8S8(q2, LoadI(xh + 64));
       v[4 * h + 3] = DotU8S8(q3, LoadI(xh + 96));
     }
-    // v[t]'s low half belongs to sub-block 2t, its high half to 2t + 1.
+    // v[t]'s low half belongs to sub-block 2t, its high half to 2t + 1; lanes are at most
+    // 4 * 63 * 127 (fit int16). packs(v[2u], v[2u + 1]) holds sub-blocks [4u, 4u + 2 | 4u + 1,
+    // 4u + 3] (4 words each): pmaddwd with those scales (int8 placed in the high byte of a word,
+    // then shifted down with sign) sums pairs of weighted sub-block lanes.
     const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 192));
-    const __m256i sc_lo = _mm256_cvtepi8_epi32(sc8);                     // sub-blocks 0..7
-    const __m256i sc_hi = _mm256_cvtepi8_epi32(_mm_unpackhi_epi64(sc8, sc8));  // 8..15
+    const __m256i scb = _mm256_broadcastsi128_si256(sc8);
+    __m256i isum = _mm256_setzero_si256();
+    for (int u = 0; u < 4; ++u) {
+      const char a = static_cast<char>(4 * u), c = static_cast<char>(4 * u + 2);
+      const char a1 = static_cast<char>(4 * u + 1), c1 = static_cast<char>(4 * u + 3);
+      const __m256i ctl = _mm256_setr_epi8(-1, a, -1, a, -1, a, -1, a, -1, c, -1, c, -1, c, -1, c,
+                                           -1, a1, -1, a1, -1, a1, -1, a1, -1, c1, -1, c1, -1, c1,
+                                           -1, c1);
+      const __m256i sc16 = _mm256_srai_epi16(_mm256_shuffle_epi8(scb, ctl), 8);
+      isum = _mm256_add_epi32(
+          isum, _mm256_madd_epi16(_mm256_packs_epi32(v[2 * u], v[2 * u + 1]), sc16));
+    }
+    // sum_j sc_j bsum_j: packs orders the 16 sums [0-3, 8-11 | 4-7, 12-15]; the scales likewise.
     const int32_t* bs = x.bsum.data() + b * 16;
-    const __m256i off = _mm256_add_epi32(_mm256_mullo_epi32(sc_lo, LoadI(bs)),
-                                         _mm256_mullo_epi32(sc_hi, LoadI(bs + 8)));
-    __m256i isum = _mm256_add_epi32(
-        _mm256_mullo_epi32(HalfSums4(v), _mm256_permutevar8x32_epi32(sc_lo, perm)),
-        _mm256_mullo_epi32(HalfSums4(v + 4), _mm256_permutevar8x32_epi32(sc_hi, perm)));
+    const __m256i bs16 = _mm256_packs_epi32(LoadI(bs), LoadI(bs + 8));
+    const __m256i scw = _mm256_permute4x64_epi64(_mm256_cvtepi8_epi16(sc8), 0xD8);
+    const __m256i off = _mm256_madd_epi16(scw, bs16);
     isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(off, 5));
     acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(HalfToF32(dbits) * x.d[b]),
                           acc);
@@ -773,35 +842,19 @@ HWY_INLINE __m256 Reduce8F(const __m256* v) {
   return _mm256_add_ps(_mm256_permute2f128_ps(a, b, 0x20), _mm256_permute2f128_ps(a, b, 0x31));
 }
 
-constexpr long kPrefetchBytes = 16384;
-
 // y[r] = lane sum of dot(row r), r0 <= r < r1, rows read in order (one sequential stream);
-// 8 rows' lane sums are reduced together. Each row first prefetches the bytes kPrefetch ahead of
-// it (weight mappings may be 4 KiB pages, where the hardware prefetchers stop at every page).
+// 8 rows' lane sums are reduced together.
 template <class Dot>
 HWY_INLINE void DotRowsX86(const Dot& dot, const uint8_t* w, size_t row_bytes, int64_t r0,
-                           int64_t r1, float* y, long pf_dist) {
-  const uint8_t* end = w + static_cast<size_t>(r1) * row_bytes;
-  auto prefetch = [&](int64_t r) {
-    const uint8_t* p = w + static_cast<size_t>(r) * row_bytes + pf_dist;
-    const uint8_t* stop = std::min(p + row_bytes, end);
-    for (; p < stop; p += 64) __builtin_prefetch(p, 0, 2);
-  };
+                           int64_t r1, float* y) {
   int64_t r = r0;
   for (; r + 8 <= r1; r += 8) {
     __m256 a[8];
-    for (int i = 0; i < 8; ++i) {
-      if (pf_dist > 0) prefetch(r + i);
-      a[i] = dot(w + static_cast<size_t>(r + i) * row_bytes);
-    }
+    for (int i = 0; i < 8; ++i) a[i] = dot(w + static_cast<size_t>(r + i) * row_bytes);
     _mm256_storeu_ps(y + r, Reduce8F(a));
   }
-  for (; r < r1; ++r) {
-    if (pf_dist > 0) prefetch(r);
-    y[r] = HSumF32(dot(w + static_cast<size_t>(r) * row_bytes));
-  }
+  for (; r < r1; ++r) y[r] = HSumF32(dot(w + static_cast<size_t>(r) * row_bytes));
 }
-
 
 // ---- activation quantization (QuantizeActs with AVX2; identical values) ----
 HWY_INLINE float HMaxF32(__m256 v) {
@@ -934,13 +987,12 @@ void QuantMatMulSimd(const WeightMatrix& w, const QuantActs& xq, int64_t n, floa
   FusedFn fused = nullptr;
 #ifdef MAMBA_QUANT_X86
   if (n == 1) {
-    const long pf_dist = x86::kPrefetchBytes;
     const auto* w0 = static_cast<const uint8_t*>(w.data);
     const int64_t cols = w.cols;
     std::vector<int8_t> xt;
     auto run = [&](const auto& dot) {
       ParallelForOrInline(pool, w.rows, grain, [&](int64_t r0, int64_t r1) {
-        x86::DotRowsX86(dot, w0, row_bytes, r0, r1, y, pf_dist);
+        x86::DotRowsX86(dot, w0, row_bytes, r0, r1, y);
       });
     };
     switch (w.dtype) {
