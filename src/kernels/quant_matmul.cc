@@ -1,12 +1,24 @@
 // SPDX-License-Identifier: MIT
 // Quantized MatMul (Highway, runtime dispatch). Activations are quantized once per call to the
-// 8-bit blocks ggml-cpu pairs with the weight type (QuantizeActs, scalar); each weight row is
-// decoded with SIMD to int16 "effective integers" (nibbles/bits unpacked, offsets removed, K-quant
-// sub-block scales folded in; one specialization per dtype), then dotted with the activation
-// rows through int16 x int16 -> int32 multiply-adds (pmaddwd), 4 activation rows per weight load
-// when n > 1; each group's int32 lane sums are scaled by the two group scales in F32 lanes.
-// The decode lives in quant_decode-inl.h (shared with dequantize.cc). Scalar twin:
-// quant_matmul_ref.cc.
+// 8-bit blocks ggml-cpu pairs with the weight type (QuantizeActsFast: AVX2 where available, else
+// the scalar QuantizeActs; identical values).
+//
+// Decode (n == 1) on x86 (AVX2, AVX3, AVX3_DL; x86 namespace below): one fused kernel per weight
+// type unpacks each block in registers to unsigned bytes and multiplies them into the int8
+// activations (pmaddubsw + pmaddwd; vpdpbusd on AVX3_DL, which this file compiles on purpose),
+// removing code offsets exactly with the activations' block sums; 8 blocks' int32 lanes are
+// reduced (or, for Q4_0/Q4_1, computed already transposed) into one vector of block sums that is
+// scaled once in F32 lanes; rows are read in order with a software prefetch ahead. Memory-bound
+// on this project's machines (docs/quantize.md, "Kernels").
+//
+// Otherwise (other targets, and prefill n > 1): each weight row is decoded with SIMD to int16
+// "effective integers" (nibbles/bits unpacked, offsets removed, K-quant sub-block scales folded
+// in; one specialization per dtype), then dotted with the activation rows through int16 x int16
+// -> int32 multiply-adds (pmaddwd), 4 activation rows per weight load when n > 1; each group's
+// int32 lane sums are scaled by the two group scales in F32 lanes. (Non-x86 targets keep fused
+// n == 1 kernels for Q8_0/Q4_0/Q4_K/Q6_K in Highway ops.) The decode lives in
+// quant_decode-inl.h (shared with dequantize.cc). Scalar twin: quant_matmul_ref.cc; every
+// integer is the same as there, only the F32 summation order differs.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/quant_matmul.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
