@@ -727,21 +727,18 @@ HWY_INLINE __m256 DotQ4K5K(const uint8_t* HWY_RESTRICT row, const QuantActs& x, 
     const uint8_t* blk = row + b * kBytes;
     PrefetchAhead<kBytes>(blk);
     const int8_t* HWY_RESTRICT xb = x.q8.data() + b * quant::kQK_K;
-    uint16_t dbits, dminbits;
-    std::memcpy(&dbits, blk, 2);
-    std::memcpy(&dminbits, blk + 2, 2);
-    // The 6-bit scales and mins as bytes (ggml's kmask unpacking of GetScaleMinK4).
-    uint32_t u[4];
-    std::memcpy(u, blk + 4, 12);
-    u[3] = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
-    const uint32_t mins_lo = u[1] & 0x3f3f3f3fu;
-    u[1] = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
-    u[0] &= 0x3f3f3f3fu;
-    // Bytes sc0..7, m0..7; the scales as int16 words [s(4h) s(4h) s(4h+1) s(4h+1) .. s(4h+3)
-    // s(4h+3)] in both 128-bit halves (h = 0, 1: the last pair-add of HalfSums4Scaled), the mins
-    // as words m0..7.
-    const __m128i sm = _mm_set_epi32(static_cast<int32_t>(u[3]), static_cast<int32_t>(mins_lo),
-                                     static_cast<int32_t>(u[1]), static_cast<int32_t>(u[0]));
+    // The 6-bit scales and mins as bytes sc0..7, m0..7 (ggml's kmask unpacking of GetScaleMinK4,
+    // in 32-bit lanes: bytes 4..19 of the block, the last 4 unused); the scales as int16 words
+    // [s(4h) s(4h) s(4h+1) s(4h+1) .. s(4h+3) s(4h+3)] in both 128-bit halves (h = 0, 1: the
+    // last pair-add of HalfSums4Scaled), the mins as words m0..7.
+    const __m128i u = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 4));
+    const __m128i lo6 = _mm_and_si128(
+        _mm_srlv_epi32(_mm_shuffle_epi32(u, 0x98), _mm_setr_epi32(0, 0, 0, 4)),  // u0 u2 u1 u2>>4
+        _mm_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f));
+    const __m128i hi2 =
+        _mm_and_si128(_mm_srli_epi32(_mm_shuffle_epi32(u, 0x50), 2),  // u0 u0 u1 u1, >> 6 << 4
+                      _mm_setr_epi32(0, 0x30303030, 0, 0x30303030));
+    const __m128i sm = _mm_or_si128(lo6, hi2);
     const __m256i sm2 = _mm256_broadcastsi128_si256(sm);
     const __m256i sc_a = _mm256_shuffle_epi8(
         sm2, _mm256_setr_epi8(0, -1, 0, -1, 1, -1, 1, -1, 2, -1, 2, -1, 3, -1, 3, -1, 0, -1, 0, -1,
@@ -781,9 +778,13 @@ HWY_INLINE __m256 DotQ4K5K(const uint8_t* HWY_RESTRICT row, const QuantActs& x, 
     const __m128i summs = _mm_madd_epi16(
         m16, _mm_packs_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qsum)),
                              _mm_loadu_si128(reinterpret_cast<const __m128i*>(qsum + 4))));
-    const float dx = x.d[b];
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(HalfToF32(dbits) * dx), acc);
-    macc = _mm_fmadd_ps(_mm_cvtepi32_ps(summs), _mm_set1_ps(HalfToF32(dminbits) * dx), macc);
+    // [d dx, dmin dx] from the two F16 at the block start.
+    uint32_t ddbits;
+    std::memcpy(&ddbits, blk, 4);
+    const __m128 dd = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int32_t>(ddbits))),
+                                 _mm_set1_ps(x.d[b]));
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_broadcastss_ps(dd), acc);
+    macc = _mm_fmadd_ps(_mm_cvtepi32_ps(summs), _mm_permute_ps(dd, 0x55), macc);
   }
   return _mm256_sub_ps(acc, _mm256_set_m128(_mm_setzero_ps(), macc));
 }
