@@ -30,7 +30,9 @@ void ForEachQuantTarget(const Body& body) {
     const std::string name = hwy::TargetName(target);
     SCOPED_TRACE("Highway target " + name);
     ASSERT_EQ(std::string(kernels_internal::QuantKernelTargetName()), name);
-    if (target != HWY_AVX3_DL) ASSERT_EQ(std::string(KernelTargetName()), name);
+    if (target != HWY_AVX3_DL) {
+      ASSERT_EQ(std::string(KernelTargetName()), name);
+    }
     body(name);
   }
 }
