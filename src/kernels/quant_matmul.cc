@@ -28,6 +28,7 @@
 #include <cstdlib>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "base/check.h"
@@ -716,15 +717,25 @@ HWY_INLINE __m256i BitTo16(__m256i h) {
 }
 
 // n == 1 dot of one Q4_K / Q5_K row with activation row 0.
-template <bool kQ5>
-HWY_INLINE __m256 DotQ4K5K(const uint8_t* HWY_RESTRICT row, const QuantActs& x, int64_t cols) {
+// NR consecutive rows (row0, row0 + row_bytes, ...) at once, superblock by superblock: two rows'
+// independent work fills the out-of-order window around each superblock's long dependency chain.
+template <bool kQ5, int NR>
+HWY_INLINE void DotQ4K5K(const uint8_t* HWY_RESTRICT row0, size_t row_bytes, const QuantActs& x,
+                         int64_t cols, __m256* out) {
   constexpr size_t kBytes = kQ5 ? sizeof(quant::BlockQ5_K) : sizeof(quant::BlockQ4_K);
   const int64_t groups = cols / quant::kQK_K;
   const __m256i mask = _mm256_set1_epi8(0x0F);
-  __m256 acc = _mm256_setzero_ps();
-  __m128 macc = _mm_setzero_ps();
+  __m256 accs[NR];
+  __m128 maccs[NR];
+  for (int r = 0; r < NR; ++r) {
+    accs[r] = _mm256_setzero_ps();
+    maccs[r] = _mm_setzero_ps();
+  }
   for (int64_t b = 0; b < groups; ++b) {
-    const uint8_t* blk = row + b * kBytes;
+   for (int r = 0; r < NR; ++r) {
+    const uint8_t* blk = row0 + r * row_bytes + b * kBytes;
+    __m256& acc = accs[r];
+    __m128& macc = maccs[r];
     PrefetchAhead<kBytes>(blk);
     const int8_t* HWY_RESTRICT xb = x.q8.data() + b * quant::kQK_K;
     // The 6-bit scales and mins as bytes sc0..7, m0..7 (ggml's kmask unpacking of GetScaleMinK4,
@@ -785,18 +796,26 @@ HWY_INLINE __m256 DotQ4K5K(const uint8_t* HWY_RESTRICT row, const QuantActs& x, 
                                  _mm_set1_ps(x.d[b]));
     acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_broadcastss_ps(dd), acc);
     macc = _mm_fmadd_ps(_mm_cvtepi32_ps(summs), _mm_permute_ps(dd, 0x55), macc);
+   }
   }
-  return _mm256_sub_ps(acc, _mm256_set_m128(_mm_setzero_ps(), macc));
+  for (int r = 0; r < NR; ++r) {
+    out[r] = _mm256_sub_ps(accs[r], _mm256_set_m128(_mm_setzero_ps(), maccs[r]));
+  }
 }
 
 // n == 1 dot of one Q6_K row with activation row 0.
-HWY_INLINE __m256 DotQ6KX86(const uint8_t* HWY_RESTRICT row, const QuantActs& x,
-                            int64_t cols) {
+// NR consecutive rows at once (as DotQ4K5K; measured no faster for Q6_K, which runs NR = 1).
+template <int NR>
+HWY_INLINE void DotQ6KX86(const uint8_t* HWY_RESTRICT row0, size_t row_bytes, const QuantActs& x,
+                          int64_t cols, __m256* out) {
   const int64_t groups = cols / quant::kQK_K;
   const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x30);
-  __m256 acc = _mm256_setzero_ps();
+  __m256 accs[NR];
+  for (int r = 0; r < NR; ++r) accs[r] = _mm256_setzero_ps();
   for (int64_t b = 0; b < groups; ++b) {
-    const uint8_t* blk = row + b * sizeof(quant::BlockQ6_K);
+   for (int r = 0; r < NR; ++r) {
+    const uint8_t* blk = row0 + r * row_bytes + b * sizeof(quant::BlockQ6_K);
+    __m256& acc = accs[r];
     PrefetchAhead<sizeof(quant::BlockQ6_K)>(blk);
     const int8_t* HWY_RESTRICT xb = x.q8.data() + b * quant::kQK_K;
     uint16_t dbits;
@@ -844,8 +863,9 @@ HWY_INLINE __m256 DotQ6KX86(const uint8_t* HWY_RESTRICT row, const QuantActs& x,
     isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(off, 5));
     acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(HalfToF32(dbits) * x.d[b]),
                           acc);
+   }
   }
-  return acc;
+  for (int r = 0; r < NR; ++r) out[r] = accs[r];
 }
 
 // Lane i: sum of the 8 lanes of v[i].
@@ -855,18 +875,25 @@ HWY_INLINE __m256 Reduce8F(const __m256* v) {
   return _mm256_add_ps(_mm256_permute2f128_ps(a, b, 0x20), _mm256_permute2f128_ps(a, b, 0x31));
 }
 
-// y[r] = lane sum of dot(row r), r0 <= r < r1, rows read in order (one sequential stream);
-// 8 rows' lane sums are reduced together.
+// y[r] = lane sum of row r's dot vector, r0 <= r < r1, rows read in order (one sequential
+// stream); 8 rows' lane sums are reduced together. dot(p, std::integral_constant<int, NR>, out)
+// computes NR (1 or 2) consecutive rows starting at p into out[0 .. NR).
 template <class Dot>
 HWY_INLINE void DotRowsX86(const Dot& dot, const uint8_t* w, size_t row_bytes, int64_t r0,
                            int64_t r1, float* y) {
   int64_t r = r0;
   for (; r + 8 <= r1; r += 8) {
     __m256 a[8];
-    for (int i = 0; i < 8; ++i) a[i] = dot(w + static_cast<size_t>(r + i) * row_bytes);
+    for (int i = 0; i < 8; i += 2) {
+      dot(w + static_cast<size_t>(r + i) * row_bytes, std::integral_constant<int, 2>(), a + i);
+    }
     _mm256_storeu_ps(y + r, Reduce8F(a));
   }
-  for (; r < r1; ++r) y[r] = HSumF32(dot(w + static_cast<size_t>(r) * row_bytes));
+  for (; r < r1; ++r) {
+    __m256 a;
+    dot(w + static_cast<size_t>(r) * row_bytes, std::integral_constant<int, 1>(), &a);
+    y[r] = HSumF32(a);
+  }
 }
 
 // ---- activation quantization (QuantizeActs with AVX2; identical values) ----
@@ -1010,27 +1037,41 @@ void QuantMatMulSimd(const WeightMatrix& w, const QuantActs& xq, int64_t n, floa
     };
     switch (w.dtype) {
       case DType::kQ8_0:
-        return run([&](const uint8_t* p) { return x86::DotSym32<DType::kQ8_0>(p, xq, cols); });
+        return run([&](const uint8_t* p, auto nr, __m256* out) {
+          for (int i = 0; i < decltype(nr)::value; ++i) out[i] = x86::DotSym32<DType::kQ8_0>(p + i * row_bytes, xq, cols);
+        });
       case DType::kQ4_0:
         x86::TransposeActs8(xq, cols, &xt);
-        return run([&](const uint8_t* p) {
-          return x86::DotSym32<DType::kQ4_0>(p, xq, cols, xt.data());
+return run([&](const uint8_t* p, auto nr, __m256* out) {
+          for (int i = 0; i < decltype(nr)::value; ++i) out[i] = x86::DotSym32<DType::kQ4_0>(p + i * row_bytes, xq, cols, xt.data());
         });
       case DType::kQ5_0:
-        return run([&](const uint8_t* p) { return x86::DotSym32<DType::kQ5_0>(p, xq, cols); });
+        return run([&](const uint8_t* p, auto nr, __m256* out) {
+          for (int i = 0; i < decltype(nr)::value; ++i) out[i] = x86::DotSym32<DType::kQ5_0>(p + i * row_bytes, xq, cols);
+        });
       case DType::kQ4_1:
         x86::TransposeActs8(xq, cols, &xt);
-        return run([&](const uint8_t* p) {
-          return x86::DotSym32<DType::kQ4_1>(p, xq, cols, xt.data());
+return run([&](const uint8_t* p, auto nr, __m256* out) {
+          for (int i = 0; i < decltype(nr)::value; ++i) out[i] = x86::DotSym32<DType::kQ4_1>(p + i * row_bytes, xq, cols, xt.data());
         });
       case DType::kQ5_1:
-        return run([&](const uint8_t* p) { return x86::DotSym32<DType::kQ5_1>(p, xq, cols); });
+        return run([&](const uint8_t* p, auto nr, __m256* out) {
+          for (int i = 0; i < decltype(nr)::value; ++i) out[i] = x86::DotSym32<DType::kQ5_1>(p + i * row_bytes, xq, cols);
+        });
       case DType::kQ4_K:
-        return run([&](const uint8_t* p) { return x86::DotQ4K5K<false>(p, xq, cols); });
+        return run([&](const uint8_t* p, auto nr, __m256* out) {
+          x86::DotQ4K5K<false, decltype(nr)::value>(p, row_bytes, xq, cols, out);
+        });
       case DType::kQ5_K:
-        return run([&](const uint8_t* p) { return x86::DotQ4K5K<true>(p, xq, cols); });
+        return run([&](const uint8_t* p, auto nr, __m256* out) {
+          x86::DotQ4K5K<true, decltype(nr)::value>(p, row_bytes, xq, cols, out);
+        });
       case DType::kQ6_K:
-        return run([&](const uint8_t* p) { return x86::DotQ6KX86(p, xq, cols); });
+        return run([&](const uint8_t* p, auto nr, __m256* out) {  // (2 rows at once: no gain)
+          for (int i = 0; i < decltype(nr)::value; ++i) {
+            x86::DotQ6KX86<1>(p + i * row_bytes, row_bytes, xq, cols, out + i);
+          }
+        });
       default:
         break;
     }
