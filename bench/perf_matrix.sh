@@ -1,80 +1,92 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Reproduces the tables of docs/PERFORMANCE.md: mamba-bench on random-weight models of the real
-# Mamba shapes (130m, 370m, 1.4b, 2.8b; F32/F16/BF16) and quantized GGUF files made from them,
-# at 1 and 2 threads. Takes ~15 minutes on 2 cores and ~25 GB of disk under $DIR; run it on a
-# quiet machine (`uptime` load < 0.5), or as root: mamba-bench then runs under SCHED_FIFO.
+# Mamba shapes written as GGUF files (F32/F16/BF16 and quantized), at 1 and 2 threads; with
+# LLAMA_BENCH=/path/to/llama-bench also llama.cpp's llama-bench on the same files, right before
+# ours. llama.cpp is not built here: build it yourself, outside this repository.
 #
-# Usage: bench/perf_matrix.sh [BUILD_DIR] [DIR]
+# Usage: [LLAMA_BENCH=...] bench/perf_matrix.sh [BUILD_DIR] [DIR] [GROUP...]
 #   BUILD_DIR  a Release build with mamba-bench and mamba-quantize (default build-perf; built here)
-#   DIR        where the synthetic models are written and reused (default /tmp/mb)
+#   DIR        where the models are written and reused (default /tmp/mb; ~15 GB)
+#   GROUP      any of: 130m 370m 1.4b 2.8b quant (default: all)
+# Takes ~40 minutes for everything on 2 cores with llama-bench, ~20 without.
 #
-# Before each group the model files are dropped from the page cache (posix_fadvise DONTNEED), so
-# mamba-bench faults them back in through its MADV_HUGEPAGE mapping: on Linux 6.x with ext4/xfs
-# that gives 2 MiB page-cache folios, as a model read fresh from disk gets. Files that were just
-# written may sit in the cache as 4 KiB pages, which caps decode ~30 % lower (mamba-bench prints
-# the mapped-weights bandwidth next to the anonymous one, so this shows).
+# Each file is dropped from the page cache first (posix_fadvise DONTNEED) and faulted back in by
+# a short mamba-bench run, whose MADV_HUGEPAGE mapping gets 2 MiB page-cache folios on Linux 6.x
+# (ext4/xfs); both engines then read the same cached pages. Run on a quiet machine, or as root:
+# the benchmarks then run under SCHED_FIFO so other tenants cannot preempt them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build-perf}
 dir=${2:-/tmp/mb}
-if [[ ! -x $build/tools/bench/mamba-bench ]]; then
+shift $(($# >= 2 ? 2 : $#))
+groups=("$@")
+((${#groups[@]})) || groups=(130m 370m 1.4b 2.8b quant)
+if [[ ! -x $build/tools/bench/mamba-bench || ! -x $build/tools/quantize/mamba-quantize ]]; then
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
   cmake --build "$build" --target mamba-bench mamba-quantize
 fi
 bench=$build/tools/bench/mamba-bench
-# Real-time priority where permitted (root): other tenants of a shared machine cannot preempt the
-# benchmark threads (the kernel still keeps 5 % of each second for them).
+quantize=$build/tools/quantize/mamba-quantize
 rt=""
 if chrt -f 50 true 2>/dev/null; then rt="chrt -f 50"; fi
-quantize=$build/tools/quantize/mamba-quantize
 mkdir -p "$dir"
 
-evict() {  # drop the given files (or directories' files) from the page cache
+# gguf SHAPE TYPE: $dir/SHAPE-TYPE.gguf from a random-weight checkpoint of the shape, with the
+# bundled GPT-NeoX tokenizer so llama.cpp accepts it.
+gguf() {
+  local shape=$1 type=$2 out="$dir/$1-$2.gguf" src="$dir/$1-src"
+  [[ -f $out ]] && return
+  if [[ ! -f $src/model.safetensors ]]; then
+    local st_dtype=f16
+    [[ $type == f32 ]] && st_dtype=f32
+    [[ $type == bf16 ]] && st_dtype=bf16
+    "$bench" --synthetic "$shape" --dtype "$st_dtype" --synthetic-dir "$dir/tmp" -p 0 -n 1 -r 1 \
+      -t 1 --bw-buffer-mb 64 >/dev/null
+    rm -rf "$src" && mv "$dir/tmp/$shape-$st_dtype" "$src" && rmdir "$dir/tmp"
+    cp models/tokenizer.json "$src/"
+  fi
+  "$quantize" "$src" "$out" "$type" 2>/dev/null
+}
+
+evict() {
   python3 - "$@" <<'EOF'
 import os, sys
-for p in sys.argv[1:]:
-    files = [os.path.join(p, f) for f in os.listdir(p)] if os.path.isdir(p) else [p]
-    for f in files:
-        fd = os.open(f, os.O_RDONLY)
-        os.fsync(fd)
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-        os.close(fd)
+for f in sys.argv[1:]:
+    fd = os.open(f, os.O_RDONLY)
+    os.fsync(fd)
+    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    os.close(fd)
 EOF
 }
 
-run() {  # run ARGS...: mamba-bench on the -m models in ARGS, each evicted first
-  local models=() prev=""
-  for a in "$@"; do
-    [[ $prev == -m ]] && models+=("$a")
-    prev=$a
-  done
-  evict "${models[@]}"
-  echo "# uptime: $(uptime)"
-  $rt "$bench" --bw-buffer-mb 512 "$@"
+# run FILE P N REPS
+run() {
+  local f=$1 p=$2 n=$3 r=$4
+  evict "$f"
+  $rt "$bench" -m "$f" -p 0 -n 1 -t 1 -r 1 --bw-buffer-mb 64 >/dev/null  # fault in, huge folios
+  echo "### $(basename "$f")  ($(uptime | sed 's/.*load/load/'))"
+  if [[ -n ${LLAMA_BENCH:-} ]]; then
+    $rt "$LLAMA_BENCH" -m "$f" -p "$p" -n "$n" -t 1,2 -r "$r" 2>/dev/null | grep '^|'
+  fi
+  $rt "$bench" -m "$f" -p "$p" -n "$n" -t 1,2 -r "$r" --bw-buffer-mb 512 2>&1 |
+    grep -E '^\||bandwidth|peak RSS'
 }
 
 echo "# machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2) / $(nproc) CPUs / $(uname -r)"
 echo "# commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-
-# Write the synthetic models once (reused on later runs).
-"$bench" --synthetic 130m,370m --dtype f32,f16,bf16 --synthetic-dir "$dir" -p 0 -n 1 -r 1 -t 1 \
-  --bw-buffer-mb 64 >/dev/null
-"$bench" --synthetic 1.4b --dtype f32,f16 --synthetic-dir "$dir" -p 0 -n 1 -r 1 -t 1 \
-  --bw-buffer-mb 64 >/dev/null
-"$bench" --synthetic 2.8b --dtype f16 --synthetic-dir "$dir" -p 0 -n 1 -r 1 -t 1 \
-  --bw-buffer-mb 64 >/dev/null
-for shape in 370m 1.4b; do
-  for type in q8_0 q4_0 q4_k_m; do
-    [[ -f $dir/$shape-$type.gguf ]] || "$quantize" "$dir/$shape-f16" "$dir/$shape-$type.gguf" "$type"
-  done
+for g in "${groups[@]}"; do
+  case $g in
+    130m) for t in f32 f16 bf16; do gguf 130m $t && run "$dir/130m-$t.gguf" 512 128 3; done ;;
+    370m) for t in f32 f16 bf16; do gguf 370m $t && run "$dir/370m-$t.gguf" 512 128 3; done ;;
+    1.4b) gguf 1.4b f16 && run "$dir/1.4b-f16.gguf" 512 32 2 ;;
+    2.8b) gguf 2.8b f16 && run "$dir/2.8b-f16.gguf" 512 16 2 ;;
+    quant)
+      for shape in 370m 1.4b; do
+        for t in q8_0 q4_0 q4_k_m; do
+          gguf "$shape" "$t" && run "$dir/$shape-$t.gguf" 512 64 2
+        done
+      done ;;
+    *) echo "unknown group '$g'" >&2; exit 2 ;;
+  esac
 done
-
-run -m "$dir/130m-f32" -m "$dir/130m-f16" -m "$dir/130m-bf16" -p 512 -n 128 -t 1,2 -r 3
-run -m "$dir/370m-f32" -m "$dir/370m-f16" -m "$dir/370m-bf16" -p 512 -n 64 -t 1,2 -r 2
-run -m "$dir/1.4b-f32" -m "$dir/1.4b-f16" -p 512 -n 32 -t 1,2 -r 2
-run -m "$dir/2.8b-f16" -p 512 -n 16 -t 1,2 -r 2
-run -m "$dir/370m-q8_0.gguf" -m "$dir/370m-q4_0.gguf" -m "$dir/370m-q4_k_m.gguf" -p 512 -n 64 \
-  -t 1,2 -r 2
-run -m "$dir/1.4b-q8_0.gguf" -m "$dir/1.4b-q4_0.gguf" -m "$dir/1.4b-q4_k_m.gguf" -p 512 -n 32 \
-  -t 1,2 -r 2
