@@ -135,7 +135,7 @@ TEST(MatMulTest, LargeShapesWithPool) {
   ThreadPool pool3(3);
   for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16}) {
     const TestWeights w = MakeWeights(rng, dtype, 301, 768);
-    for (int64_t n : {1, 2, 19, 200}) {  // 200: several L2 blocks of input rows
+    for (int64_t n : {1, 2, 5, 8, 9, 19, 200}) {  // <= 8: RowsBatch; 200: several L2 blocks
       const std::vector<float> x = RandomVec(rng, n * 770, -1.0f, 1.0f);
       std::vector<float> y_ref(n * 301, -7.0f);
       MatMulRef(w.view(), x.data(), 770, n, y_ref.data(), 301);
