@@ -94,7 +94,7 @@ void MatMulArgs(benchmark::internal::Benchmark* b) {
   b->ArgNames({"dtype", "rows", "cols", "n", "thr", "ref"});
   for (int dtype : {0, 1, 2}) {
     for (auto [rows, cols] : {std::pair<int, int>{1536, 768}, {768, 1536}}) {
-      for (int n : {1, 64}) {
+      for (int n : {1, 8, 64}) {
         b->Args({dtype, rows, cols, n, 0, 0});
         if (dtype != 2) b->Args({dtype, rows, cols, n, 0, 1});
       }
