@@ -213,6 +213,25 @@ BENCHMARK(BM_RmsNorm)
     ->Args({64, 0})
     ->Args({64, 1});
 
+// Runs one n == 1 MatMul per copy of a [rows, cols] matrix (copies stored back to back in
+// `storage`) per iteration and reports the weight bytes read per second.
+void RunMatVecCopies(benchmark::State& state, DType dtype, const std::vector<uint8_t>& storage,
+                     size_t bytes, int copies, int64_t rows, int64_t cols, int threads) {
+  const std::vector<float> x = Random(cols, -1, 1, 2);
+  std::vector<float> y(rows);
+  ThreadPool pool(threads);
+  for (auto _ : state) {
+    for (int k = 0; k < copies; ++k) {
+      const WeightMatrix w{dtype, storage.data() + k * bytes, rows, cols};
+      MatMul(w, x.data(), cols, 1, y.data(), rows, &pool);
+    }
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["wGB/s"] = benchmark::Counter(static_cast<double>(bytes) * copies * 1e-9,
+                                               benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(std::string(DTypeName(dtype)) + " " + KernelTargetName());
+}
+
 // Decode matvec from DRAM: enough copies of a [rows, cols] matrix to fill 384 MiB (>> LLC), one
 // n == 1 product per copy per iteration, so every weight byte comes from memory as in decode.
 // Compare wGB/s with BM_ReadBandwidth. Args: dtype, rows, cols, threads.
@@ -233,19 +252,7 @@ void BM_MatVecDram(benchmark::State& state) {
       std::memcpy(&storage[i], &h, 2);
     }
   }
-  const std::vector<float> x = Random(cols, -1, 1, 2);
-  std::vector<float> y(rows);
-  ThreadPool pool(threads);
-  for (auto _ : state) {
-    for (int k = 0; k < copies; ++k) {
-      const WeightMatrix w{dtype, storage.data() + k * bytes, rows, cols};
-      MatMul(w, x.data(), cols, 1, y.data(), rows, &pool);
-    }
-    benchmark::DoNotOptimize(y.data());
-  }
-  state.counters["wGB/s"] = benchmark::Counter(static_cast<double>(bytes) * copies * 1e-9,
-                                               benchmark::Counter::kIsIterationInvariantRate);
-  state.SetLabel(std::string(DTypeName(dtype)) + " " + KernelTargetName());
+  RunMatVecCopies(state, dtype, storage, bytes, copies, rows, cols, threads);
 }
 BENCHMARK(BM_MatVecDram)
     ->ArgNames({"dtype", "rows", "cols", "thr"})
@@ -274,23 +281,10 @@ void BM_QuantMatVec(benchmark::State& state) {
   std::vector<uint8_t> storage(bytes * copies);
   const std::vector<float> f = Random(rows * cols, -1, 1, 1);
   for (int64_t r = 0; r < rows; ++r) {
-    QuantizeRow(dtype, f.data() + r * cols, cols,
-                storage.data() + r * DTypeRowBytes(dtype, cols));
+    QuantizeRow(dtype, f.data() + r * cols, cols, storage.data() + r * DTypeRowBytes(dtype, cols));
   }
   for (int k = 1; k < copies; ++k) std::memcpy(storage.data() + k * bytes, storage.data(), bytes);
-  const std::vector<float> x = Random(cols, -1, 1, 2);
-  std::vector<float> y(rows);
-  ThreadPool pool(threads);
-  for (auto _ : state) {
-    for (int k = 0; k < copies; ++k) {
-      const WeightMatrix w{dtype, storage.data() + k * bytes, rows, cols};
-      MatMul(w, x.data(), cols, 1, y.data(), rows, &pool);
-    }
-    benchmark::DoNotOptimize(y.data());
-  }
-  state.counters["wGB/s"] = benchmark::Counter(static_cast<double>(bytes) * copies * 1e-9,
-                                               benchmark::Counter::kIsIterationInvariantRate);
-  state.SetLabel(std::string(DTypeName(dtype)) + " " + KernelTargetName());
+  RunMatVecCopies(state, dtype, storage, bytes, copies, rows, cols, threads);
 }
 BENCHMARK(BM_QuantMatVec)
     ->ArgNames({"dtype", "rows", "cols", "thr", "dram"})
@@ -332,9 +326,8 @@ void BM_ReadBandwidth(benchmark::State& state) {
     });
     benchmark::DoNotOptimize(s.load());
   }
-  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(buf.size()) * 4 / 1e9 *
-                                                  state.iterations(),
-                                              benchmark::Counter::kIsRate);
+  state.counters["GB/s"] = benchmark::Counter(
+      static_cast<double>(buf.size()) * 4 / 1e9 * state.iterations(), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_ReadBandwidth)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 
