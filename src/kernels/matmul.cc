@@ -107,36 +107,16 @@ HWY_NOINLINE void Tile(const float* HWY_RESTRICT x, int64_t x_stride, const WT* 
   }
 }
 
-// Decode (n == 1): y[r] = dot(x, w[r, :]) for r < nrows, one row after the other, so the weights
-// are read as one sequential stream (rows are contiguous), which the hardware prefetchers follow
-// at the full read bandwidth. Measured on Zen 4 with F16/BF16/F32 rows of 1-2K columns from DRAM
-// (huge pages): 26-28 GB/s, as fast as a plain streaming read; interleaving 2-4 rows (separate
-// streams cols apart) drops to 9-12 GB/s without software prefetch and ~24 GB/s with it; 2
-// accumulators per row are no faster than 1 and 4 are slower (21 GB/s). One accumulator summed
-// in the same order as Tile<> keeps decode bit-identical to prefill.
-template <typename WT>
-HWY_NOINLINE void RowsDecode(const float* HWY_RESTRICT x, const WT* HWY_RESTRICT w, int64_t nrows,
-                             int64_t cols, float* HWY_RESTRICT y) {
-  const hn::ScalableTag<float> df;
-  using V = hn::Vec<decltype(df)>;
-  const int64_t N = static_cast<int64_t>(hn::Lanes(df));
-  const hn::CappedTag<float, 1> d1;
-  for (int64_t r = 0; r < nrows; ++r) {
-    const WT* HWY_RESTRICT row = w + r * cols;
-    V acc = hn::Zero(df);
-    int64_t c = 0;
-    for (; c + N <= cols; c += N) acc = hn::MulAdd(hn::LoadU(df, x + c), LoadW(df, row + c), acc);
-    auto tail = hn::Zero(d1);
-    for (; c < cols; ++c) tail = hn::MulAdd(hn::LoadU(d1, x + c), LoadW(d1, row + c), tail);
-    y[r] = hn::GetLane(hn::SumOfLanes(df, acc)) + hn::GetLane(tail);
-  }
-}
-
-// Batched decode (1 < n <= kRowsBatchMax input rows): y[i, r] for r < nrows, i < NX, one weight
-// row after the other as in RowsDecode (one sequential stream), each loaded weight vector feeding
-// the NX input rows. Same per-output arithmetic as Tile<> and RowsDecode, so a sequence's logits
-// do not depend on how many others share its batch. Measured (server, 8 streams on 130m F32): the
-// 4-row interleaved Tile<> streamed the weights at ~10 GB/s here.
+// Decode, single or batched (n <= kRowsBatchMax input rows): y[i, r] for r < nrows, i < NX, one
+// weight row after the other, so the weights are read as one sequential stream (rows are
+// contiguous), which the hardware prefetchers follow at the full read bandwidth; each loaded
+// weight vector feeds the NX input rows. Measured on Zen 4 with F16/BF16/F32 rows of 1-2K columns
+// from DRAM (huge pages), n == 1: 26-28 GB/s, as fast as a plain streaming read; interleaving 2-4
+// rows (separate streams cols apart) drops to 9-12 GB/s without software prefetch and ~24 GB/s
+// with it; 2 accumulators per row are no faster than 1 and 4 are slower (21 GB/s); for 8 rows
+// (server, 130m F32) the 4-row interleaved Tile<> streamed ~10 GB/s. One accumulator per output
+// summed in the same order as Tile<> keeps decode bit-identical to prefill, and a sequence's
+// logits independent of how many others share its batch.
 template <int NX, typename WT>
 HWY_NOINLINE void RowsBatch(const float* HWY_RESTRICT x, int64_t x_stride, const WT* HWY_RESTRICT w,
                             int64_t nrows, int64_t cols, float* HWY_RESTRICT y, int64_t y_stride) {
@@ -228,12 +208,6 @@ void MatMulT(const WeightMatrix& w, const float* x, int64_t x_stride, int64_t n,
              int64_t y_stride, ThreadPool* pool) {
   const WT* wd = static_cast<const WT*>(w.data);  // [rows, cols]
   const int64_t cols = w.cols;
-  if (n == 1) {
-    ParallelForOrInline(pool, w.rows, RowGrain(cols, 1, kDecodeW), [&](int64_t r0, int64_t r1) {
-      RowsDecode<WT>(x, wd + r0 * cols, r1 - r0, cols, y + r0);
-    });
-    return;
-  }
   if (n <= kRowsBatchMax) {
     static constexpr auto kBatch =
         MakeRowsBatchTable<WT>(std::make_integer_sequence<int, kRowsBatchMax>());
