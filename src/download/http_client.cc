@@ -7,20 +7,16 @@
 
 #include <cctype>
 
+#include "base/ascii.h"
+
 namespace mamba {
 
 namespace {
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 HttpResponse Convert(const httplib::Response& res) {
   HttpResponse out;
   out.status = res.status;
-  for (const auto& [name, value] : res.headers) out.headers.emplace(Lower(name), value);
+  for (const auto& [name, value] : res.headers) out.headers.emplace(AsciiLower(name), value);
   return out;
 }
 
@@ -58,7 +54,7 @@ int DefaultPort(std::string_view scheme) { return scheme == "https" ? 443 : 80; 
 }  // namespace
 
 std::string HttpResponse::Header(std::string_view name) const {
-  auto it = headers.find(Lower(name));
+  auto it = headers.find(AsciiLower(name));
   return it == headers.end() ? std::string() : it->second;
 }
 
@@ -73,7 +69,7 @@ StatusOr<Url> ParseUrl(std::string_view url) {
   const size_t sep = url.find("://");
   if (sep == std::string_view::npos)
     return InvalidArgumentError("not an absolute URL: '" + std::string(url) + "'");
-  out.scheme = Lower(url.substr(0, sep));
+  out.scheme = AsciiLower(url.substr(0, sep));
   if (out.scheme != "http" && out.scheme != "https") {
     return InvalidArgumentError("unsupported URL scheme in '" + std::string(url) +
                                 "' (use http:// or https://)");

@@ -35,6 +35,7 @@ HWY_AFTER_NAMESPACE();
 #include <string>
 #include <vector>
 
+#include "base/ascii.h"
 #include "hwy/targets.h"
 
 namespace mamba {
@@ -69,11 +70,7 @@ std::vector<std::string> AvailableKernelTargets() {
 }
 
 Status SelectKernelTarget(std::string_view name) {
-  auto lower = [](std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-  };
+  const auto lower = [](std::string_view s) { return AsciiLower(s); };
   if (name.empty() || lower(name) == "auto") {
     hwy::SetSupportedTargetsForTest(0);  // back to the CPU's own set
     return Status::Ok();

@@ -22,6 +22,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "base/ascii.h"
 #include "engine/session.h"
 #include "kernels/kernel_target.h"
 #include "machine_limits.h"
@@ -99,8 +100,7 @@ std::string WeightTypeName(const TensorSet& tensors) {
   for (const auto& [dt, b] : bytes) {
     if (b > top_bytes) top = dt, top_bytes = b;
   }
-  std::string name(DTypeName(top));
-  for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  std::string name = AsciiLower(DTypeName(top));
   if (top_bytes * 4 < total * 3) name += " (mixed)";
   return name;
 }

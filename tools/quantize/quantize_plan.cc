@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/ascii.h"
 #include "kernels/quantize.h"
 #include "model/checkpoint.h"
 #include "model/gguf_export.h"
@@ -30,9 +31,7 @@ const std::vector<QuantTarget>& QuantTargets() {
 }
 
 std::optional<QuantTarget> FindQuantTarget(const std::string& name) {
-  std::string lower = name;
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string lower = AsciiLower(name);
   for (const QuantTarget& t : QuantTargets()) {
     if (t.name == lower) return t;
   }

@@ -7,7 +7,8 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <cctype>
+
+#include "base/ascii.h"
 
 namespace mamba::server {
 
@@ -25,18 +26,12 @@ struct HttpServer::Impl {
 
 namespace {
 
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 HttpRequest Convert(const httplib::Request& req) {
   HttpRequest r;
   r.method = req.method;
   r.path = req.path;
   r.body = req.body;
-  for (const auto& [k, v] : req.headers) r.headers[Lower(k)] = v;
+  for (const auto& [k, v] : req.headers) r.headers[AsciiLower(k)] = v;
   return r;
 }
 
