@@ -4,6 +4,8 @@
 // Run: [MAMBA_BENCH_TARGET=AVX2] kernels_bench [--benchmark_filter=MatMul]
 #include <benchmark/benchmark.h>
 
+#include <sys/mman.h>
+
 #include <atomic>
 #include <cmath>
 #include <cstdint>
@@ -29,6 +31,26 @@
 
 namespace mamba {
 namespace {
+
+// A zeroed buffer on 2 MiB-aligned memory with transparent huge pages requested, as the engine's
+// mapped weights get (MADV_HUGEPAGE): with 4 KiB pages the hardware prefetchers stop at every
+// page boundary, which the engine never sees.
+struct HugeBuffer {
+  explicit HugeBuffer(size_t n) : bytes(n) {
+    const size_t kHuge = size_t{2} << 20;
+    ptr.reset(static_cast<uint8_t*>(std::aligned_alloc(kHuge, (n + kHuge - 1) / kHuge * kHuge)));
+    madvise(ptr.get(), (n + kHuge - 1) / kHuge * kHuge, MADV_HUGEPAGE);
+    std::memset(ptr.get(), 0, n);
+  }
+  uint8_t* data() const { return ptr.get(); }
+  size_t size() const { return bytes; }
+  uint8_t& operator[](size_t i) { return ptr.get()[i]; }
+  struct Free {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
+  std::unique_ptr<uint8_t, Free> ptr;
+  size_t bytes;
+};
 
 std::vector<float> Random(size_t n, float lo, float hi, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -215,33 +237,37 @@ BENCHMARK(BM_RmsNorm)
 
 // Runs one n == 1 MatMul per copy of a [rows, cols] matrix (copies stored back to back in
 // `storage`) per iteration and reports the weight bytes read per second.
-void RunMatVecCopies(benchmark::State& state, DType dtype, const std::vector<uint8_t>& storage,
-                     size_t bytes, int copies, int64_t rows, int64_t cols, int threads) {
-  const std::vector<float> x = Random(cols, -1, 1, 2);
-  std::vector<float> y(rows);
+void RunMatVecCopies(benchmark::State& state, DType dtype, const HugeBuffer& storage, size_t bytes,
+                     int copies, int64_t rows, int64_t cols, int threads, int64_t n = 1) {
+  const std::vector<float> x = Random(n * cols, -1, 1, 2);  // [n, cols]
+  std::vector<float> y(n * rows);                           // [n, rows]
   ThreadPool pool(threads);
   for (auto _ : state) {
     for (int k = 0; k < copies; ++k) {
       const WeightMatrix w{dtype, storage.data() + k * bytes, rows, cols};
-      MatMul(w, x.data(), cols, 1, y.data(), rows, &pool);
+      MatMul(w, x.data(), cols, n, y.data(), rows, &pool);
     }
     benchmark::DoNotOptimize(y.data());
   }
   state.counters["wGB/s"] = benchmark::Counter(static_cast<double>(bytes) * copies * 1e-9,
                                                benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(2e-9 * static_cast<double>(rows * cols * n) * copies,
+                         benchmark::Counter::kIsIterationInvariantRate);
   state.SetLabel(std::string(DTypeName(dtype)) + " " + KernelTargetName());
 }
 
 // Decode matvec from DRAM: enough copies of a [rows, cols] matrix to fill 384 MiB (>> LLC), one
-// n == 1 product per copy per iteration, so every weight byte comes from memory as in decode.
-// Compare wGB/s with BM_ReadBandwidth. Args: dtype, rows, cols, threads.
+// product of n input rows per copy per iteration, so every weight byte comes from memory as in
+// decode (n == 1) or batched decode (n sequences, the server). Compare wGB/s with
+// BM_ReadBandwidth. Args: dtype, rows, cols, threads, n.
 void BM_MatVecDram(benchmark::State& state) {
   const DType dtype = static_cast<DType>(state.range(0));
   const int64_t rows = state.range(1), cols = state.range(2);
   const int threads = static_cast<int>(state.range(3));
   const size_t bytes = DTypeRowBytes(dtype, cols) * rows;
   const int copies = static_cast<int>((384u << 20) / bytes) + 1;
-  std::vector<uint8_t> storage(bytes * copies);
+  HugeBuffer storage(bytes * copies);
   std::mt19937 rng(3);
   for (size_t i = 0; i < storage.size(); i += 2) {  // small finite values in every dtype
     const float v = static_cast<float>(rng() % 2001) / 1000.0f - 1.0f;
@@ -252,19 +278,24 @@ void BM_MatVecDram(benchmark::State& state) {
       std::memcpy(&storage[i], &h, 2);
     }
   }
-  RunMatVecCopies(state, dtype, storage, bytes, copies, rows, cols, threads);
+  RunMatVecCopies(state, dtype, storage, bytes, copies, rows, cols, threads, state.range(4));
 }
 BENCHMARK(BM_MatVecDram)
-    ->ArgNames({"dtype", "rows", "cols", "thr"})
-    ->Args({0, 3072, 768, 1})
-    ->Args({1, 3072, 768, 1})
-    ->Args({2, 3072, 768, 1})
-    ->Args({0, 768, 1536, 1})
-    ->Args({1, 768, 1536, 1})
-    ->Args({0, 4096, 2048, 1})
-    ->Args({1, 4096, 2048, 1})
-    ->Args({0, 3072, 768, 2})
-    ->Args({1, 3072, 768, 2})
+    ->ArgNames({"dtype", "rows", "cols", "thr", "n"})
+    ->Args({0, 3072, 768, 1, 1})
+    ->Args({1, 3072, 768, 1, 1})
+    ->Args({2, 3072, 768, 1, 1})
+    ->Args({0, 768, 1536, 1, 1})
+    ->Args({1, 768, 1536, 1, 1})
+    ->Args({0, 4096, 2048, 1, 1})
+    ->Args({1, 4096, 2048, 1, 1})
+    ->Args({0, 3072, 768, 2, 1})
+    ->Args({1, 3072, 768, 2, 1})
+    ->Args({0, 3072, 768, 1, 8})
+    ->Args({0, 768, 1536, 1, 8})
+    ->Args({0, 3072, 768, 2, 8})
+    ->Args({0, 768, 1536, 2, 8})
+    ->Args({1, 3072, 768, 2, 8})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
@@ -278,7 +309,7 @@ void BM_QuantMatVec(benchmark::State& state) {
   const int threads = static_cast<int>(state.range(3));
   const size_t bytes = DTypeRowBytes(dtype, cols) * rows;
   const int copies = state.range(4) ? static_cast<int>((384u << 20) / bytes) + 1 : 1;
-  std::vector<uint8_t> storage(bytes * copies);
+  HugeBuffer storage(bytes * copies);
   const std::vector<float> f = Random(rows * cols, -1, 1, 1);
   for (int64_t r = 0; r < rows; ++r) {
     QuantizeRow(dtype, f.data() + r * cols, cols, storage.data() + r * DTypeRowBytes(dtype, cols));

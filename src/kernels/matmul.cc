@@ -107,6 +107,14 @@ HWY_NOINLINE void Tile(const float* HWY_RESTRICT x, int64_t x_stride, const WT* 
   }
 }
 
+// Batched decode (NX > 1) spends ~NX FMAs per weight vector, so the out-of-order window covers
+// too few weight bytes to keep enough DRAM reads in flight: measured on Zen 4 (F32, 8 rows,
+// [3072, 768] and [768, 1536] from DRAM, huge pages) 23-30 GFLOP/s on 1 thread and 40-50 on 2
+// without a software prefetch, 40-50 and 60-90 with one 4 KiB ahead into L2 (8-16 KiB and L1
+// hints were no better). A single row (NX == 1) streams at the full bandwidth on its own and a
+// prefetch there only costs (28 -> 20 GB/s for F16), so it has none.
+constexpr int64_t kBatchPrefetchBytes = 4096;
+
 // Decode, single or batched (n <= kRowsBatchMax input rows): y[i, r] for r < nrows, i < NX, one
 // weight row after the other, so the weights are read as one sequential stream (rows are
 // contiguous), which the hardware prefetchers follow at the full read bandwidth; each loaded
@@ -117,48 +125,83 @@ HWY_NOINLINE void Tile(const float* HWY_RESTRICT x, int64_t x_stride, const WT* 
 // (server, 130m F32) the 4-row interleaved Tile<> streamed ~10 GB/s. One accumulator per output
 // summed in the same order as Tile<> keeps decode bit-identical to prefill, and a sequence's
 // logits independent of how many others share its batch.
-template <int NX, typename WT>
+template <int NX, int NR, typename WT>
 HWY_NOINLINE void RowsBatch(const float* HWY_RESTRICT x, int64_t x_stride, const WT* HWY_RESTRICT w,
                             int64_t nrows, int64_t cols, float* HWY_RESTRICT y, int64_t y_stride) {
+  MAMBA_DCHECK(nrows % NR == 0, "RowsBatch: %lld rows, not a multiple of %d",
+               static_cast<long long>(nrows), NR);
   const hn::ScalableTag<float> df;
   using V = hn::Vec<decltype(df)>;
   const int64_t N = static_cast<int64_t>(hn::Lanes(df));
   const hn::CappedTag<float, 1> d1;
-  for (int64_t r = 0; r < nrows; ++r) {
-    const WT* HWY_RESTRICT row = w + r * cols;
-    V acc[NX];
-    for (int i = 0; i < NX; ++i) acc[i] = hn::Zero(df);
+  for (int64_t r = 0; r < nrows; r += NR) {
+    const WT* HWY_RESTRICT row = w + r * cols;  // NR rows [NR, cols]
+    V acc[NR][NX];
+    for (int k = 0; k < NR; ++k) {
+      for (int i = 0; i < NX; ++i) acc[k][i] = hn::Zero(df);
+    }
     int64_t c = 0;
     for (; c + N <= cols; c += N) {
-      const V wv = LoadW(df, row + c);
-      for (int i = 0; i < NX; ++i)
-        acc[i] = hn::MulAdd(hn::LoadU(df, x + i * x_stride + c), wv, acc[i]);
+      V wv[NR];
+      for (int k = 0; k < NR; ++k) {
+        if constexpr (NX > 1) {
+          // The NR rows [NR, cols] are one contiguous block, consumed NR vectors per step: sweep
+          // it linearly at that pace, kBatchPrefetchBytes ahead, into L2 (T1 hint), so the next
+          // block's start is fetched too. May point past the matrix (harmless).
+          __builtin_prefetch(
+              reinterpret_cast<const void*>(reinterpret_cast<uintptr_t>(row + NR * c + k * N) +
+                                            kBatchPrefetchBytes),
+              0, 2);
+        }
+        wv[k] = LoadW(df, row + k * cols + c);
+      }
+      for (int i = 0; i < NX; ++i) {
+        const V xv = hn::LoadU(df, x + i * x_stride + c);
+        for (int k = 0; k < NR; ++k) acc[k][i] = hn::MulAdd(xv, wv[k], acc[k][i]);
+      }
     }
-    hn::Vec<decltype(d1)> tail[NX];
-    for (int i = 0; i < NX; ++i) tail[i] = hn::Zero(d1);
+    hn::Vec<decltype(d1)> tail[NR][NX];
+    for (int k = 0; k < NR; ++k) {
+      for (int i = 0; i < NX; ++i) tail[k][i] = hn::Zero(d1);
+    }
     for (; c < cols; ++c) {
-      const auto wv = LoadW(d1, row + c);
-      for (int i = 0; i < NX; ++i)
-        tail[i] = hn::MulAdd(hn::LoadU(d1, x + i * x_stride + c), wv, tail[i]);
+      for (int k = 0; k < NR; ++k) {
+        const auto wv = LoadW(d1, row + k * cols + c);
+        for (int i = 0; i < NX; ++i)
+          tail[k][i] = hn::MulAdd(hn::LoadU(d1, x + i * x_stride + c), wv, tail[k][i]);
+      }
     }
-    for (int i = 0; i < NX; ++i) {
-      y[i * y_stride + r] = hn::GetLane(hn::SumOfLanes(df, acc[i])) + hn::GetLane(tail[i]);
+    for (int k = 0; k < NR; ++k) {
+      for (int i = 0; i < NX; ++i) {
+        y[i * y_stride + r + k] =
+            hn::GetLane(hn::SumOfLanes(df, acc[k][i])) + hn::GetLane(tail[k][i]);
+      }
     }
   }
 }
 
 using RowsBatchFn = void (*)(const float*, int64_t, const void*, int64_t, int64_t, float*, int64_t);
-template <int NX, typename WT>
+template <int NX, int NR, typename WT>
 void RowsBatchErased(const float* x, int64_t x_stride, const void* w, int64_t nrows, int64_t cols,
                      float* y, int64_t y_stride) {
-  RowsBatch<NX, WT>(x, x_stride, static_cast<const WT*>(w), nrows, cols, y, y_stride);
+  RowsBatch<NX, NR, WT>(x, x_stride, static_cast<const WT*>(w), nrows, cols, y, y_stride);
 }
 // Largest batch that takes the RowsBatch path (8 accumulators + a weight and an input vector fit
 // the 16 registers of AVX2).
 constexpr int kRowsBatchMax = 8;
-template <typename WT, int... NXs>
+// Two weight rows per pass halve the input-row loads per FMA. That pays once the NX input rows
+// outgrow L1 next to the weight stream (on Zen 4, F32, 8 rows, cache-resident weights: 1536
+// columns 43-51 -> 78-84 GFLOP/s; 768 columns, 24 KiB of input rows, slightly slower). It needs
+// 2 * NX accumulators + 3 registers: up to 8 rows with 32 vector registers, 6 with 16 (AVX2).
+constexpr int64_t kRowsPairMinInputBytes = int64_t{24} << 10;
+#if HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3
+constexpr int kRowsPairMax = 6;
+#else
+constexpr int kRowsPairMax = 8;
+#endif
+template <typename WT, int NR, int... NXs>
 constexpr auto MakeRowsBatchTable(std::integer_sequence<int, NXs...>) {
-  return std::array<RowsBatchFn, sizeof...(NXs)>{&RowsBatchErased<NXs + 1, WT>...};
+  return std::array<RowsBatchFn, sizeof...(NXs)>{&RowsBatchErased<NXs + 1, NR, WT>...};
 }
 
 using TileFn = void (*)(const float*, int64_t, const void*, int64_t, float*, int64_t);
@@ -210,9 +253,19 @@ void MatMulT(const WeightMatrix& w, const float* x, int64_t x_stride, int64_t n,
   const int64_t cols = w.cols;
   if (n <= kRowsBatchMax) {
     static constexpr auto kBatch =
-        MakeRowsBatchTable<WT>(std::make_integer_sequence<int, kRowsBatchMax>());
+        MakeRowsBatchTable<WT, 1>(std::make_integer_sequence<int, kRowsBatchMax>());
+    static constexpr auto kPairs =
+        MakeRowsBatchTable<WT, 2>(std::make_integer_sequence<int, kRowsPairMax>());
+    const bool pairs =
+        n > 1 && n <= kRowsPairMax && n * cols * int64_t{sizeof(float)} > kRowsPairMinInputBytes;
     ParallelForOrInline(pool, w.rows, RowGrain(cols, n, kDecodeW), [&](int64_t r0, int64_t r1) {
-      kBatch[n - 1](x, x_stride, wd + r0 * cols, r1 - r0, cols, y + r0, y_stride);
+      int64_t r = r0;
+      if (pairs) {
+        const int64_t even = (r1 - r0) / 2 * 2;
+        kPairs[n - 1](x, x_stride, wd + r * cols, even, cols, y + r, y_stride);
+        r += even;
+      }
+      if (r < r1) kBatch[n - 1](x, x_stride, wd + r * cols, r1 - r, cols, y + r, y_stride);
     });
     return;
   }
