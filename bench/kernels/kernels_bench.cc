@@ -296,6 +296,8 @@ BENCHMARK(BM_MatVecDram)
     ->Args({0, 3072, 768, 2, 8})
     ->Args({0, 768, 1536, 2, 8})
     ->Args({1, 3072, 768, 2, 8})
+    ->Args({0, 4096, 1024, 2, 8})
+    ->Args({0, 1024, 2048, 2, 8})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 

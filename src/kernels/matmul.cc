@@ -146,11 +146,12 @@ HWY_NOINLINE void RowsBatch(const float* HWY_RESTRICT x, int64_t x_stride, const
       for (int k = 0; k < NR; ++k) {
         if constexpr (NX > 1) {
           // The NR rows [NR, cols] are one contiguous block, consumed NR vectors per step: sweep
-          // it linearly at that pace, kBatchPrefetchBytes ahead, into L2 (T1 hint), so the next
-          // block's start is fetched too. May point past the matrix (harmless).
+          // it linearly at that pace, NR * kBatchPrefetchBytes ahead (the same time ahead), into
+          // L2 (T1 hint), so the next block's start is fetched too. May point past the matrix
+          // (harmless). Two rows per pass with only 4 KiB ahead: 65-80 GFLOP/s instead of 85-100.
           __builtin_prefetch(
               reinterpret_cast<const void*>(reinterpret_cast<uintptr_t>(row + NR * c + k * N) +
-                                            kBatchPrefetchBytes),
+                                            NR * kBatchPrefetchBytes),
               0, 2);
         }
         wv[k] = LoadW(df, row + k * cols + c);
