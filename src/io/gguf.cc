@@ -173,11 +173,34 @@ Status ReadValue(Cursor& cur, GgufType type, int depth, const std::string& what,
       if (n > cur.remaining() / MinEncodedSize(v->elem_type)) {
         return cur.Truncated(what + " (array of " + std::to_string(n) + " elements)");
       }
-      v->array.resize(static_cast<size_t>(n));
-      for (uint64_t k = 0; k < n; ++k) {
-        MAMBA_RETURN_IF_ERROR(ReadValue(cur, v->elem_type, depth + 1,
-                                        what + "[" + std::to_string(k) + "]", &v->array[k]));
+      if (v->elem_type == GgufType::kArray) {
+        v->array.resize(static_cast<size_t>(n));
+        for (uint64_t k = 0; k < n; ++k) {
+          MAMBA_RETURN_IF_ERROR(ReadValue(cur, v->elem_type, depth + 1,
+                                          what + "[" + std::to_string(k) + "]", &v->array[k]));
+        }
+        return Status::Ok();
       }
+      // Strings and numbers are packed (see GgufValue).
+      v->packed = true;
+      const bool strings = v->elem_type == GgufType::kString;
+      (strings ? v->packed_ends : v->packed_words).reserve(static_cast<size_t>(n));
+      GgufValue e;
+      for (uint64_t k = 0; k < n; ++k) {
+        MAMBA_RETURN_IF_ERROR(
+            ReadValue(cur, v->elem_type, depth + 1, what + "[" + std::to_string(k) + "]", &e));
+        if (strings) {
+          v->packed_strings += e.str;
+          v->packed_ends.push_back(v->packed_strings.size());
+        } else if (e.is_float()) {
+          uint64_t bits = 0;
+          std::memcpy(&bits, &e.f, sizeof bits);
+          v->packed_words.push_back(bits);
+        } else {
+          v->packed_words.push_back(e.is_signed() ? static_cast<uint64_t>(e.i) : e.u);
+        }
+      }
+      v->packed_strings.shrink_to_fit();
       return Status::Ok();
     }
   }

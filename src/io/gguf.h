@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -47,8 +48,19 @@ struct GgufValue {
   int64_t i = 0;
   double f = 0;
   std::string str;
-  GgufType elem_type = GgufType::kU8;  // arrays only
-  std::vector<GgufValue> array;        // arrays only; every element has type elem_type
+  // Arrays: every element has type elem_type. Arrays of arrays, and arrays built with Array(),
+  // hold their elements as GgufValues in `array`. Arrays of strings or numbers read from a file
+  // (or built with StringArray/I32Array) are `packed` instead, since a GgufValue per element
+  // (~100 bytes) made a 50k-token vocabulary ~15 MB of resident memory: the strings back to back
+  // in packed_strings (element k ends at packed_ends[k]), numbers and bools one 64-bit word each
+  // in packed_words (u; i as two's complement; f as the double's bits). Read them through
+  // ArraySize / Element / StringAt, which work for both forms.
+  GgufType elem_type = GgufType::kU8;
+  std::vector<GgufValue> array;
+  bool packed = false;
+  std::string packed_strings;
+  std::vector<uint64_t> packed_ends;
+  std::vector<uint64_t> packed_words;
 
   static GgufValue U8(uint8_t v);
   static GgufValue U32(uint32_t v);
@@ -63,6 +75,12 @@ struct GgufValue {
   static GgufValue Array(GgufType elem_type, std::vector<GgufValue> elems);
   static GgufValue StringArray(const std::vector<std::string>& v);
   static GgufValue I32Array(const std::vector<int32_t>& v);
+
+  size_t ArraySize() const;  // 0 for a value that is not an array
+  // Element k (< ArraySize()) as a value of its own.
+  GgufValue Element(size_t k) const;
+  // Element k (< ArraySize()) of an array of STRING, without a copy.
+  std::string_view StringAt(size_t k) const;
 
   bool is_unsigned() const;  // U8..U64 (not bool)
   bool is_signed() const;    // I8..I64
@@ -118,9 +136,8 @@ class GgufFile {
   StatusOr<double> GetFloat(const std::string& key) const;
   StatusOr<bool> GetBool(const std::string& key) const;
   StatusOr<std::string> GetString(const std::string& key) const;
-  // An array whose elements are all `elem_type`.
-  StatusOr<const std::vector<GgufValue>*> GetArray(const std::string& key,
-                                                   GgufType elem_type) const;
+  // An array whose elements are all `elem_type` (read it with ArraySize / Element / StringAt).
+  StatusOr<const GgufValue*> GetArray(const std::string& key, GgufType elem_type) const;
 
  private:
   friend StatusOr<GgufFile> ReadGguf(std::shared_ptr<MappedFile> file);

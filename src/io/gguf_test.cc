@@ -70,6 +70,9 @@ std::vector<std::pair<std::string, GgufValue>> AllTypesMetadata() {
       {"bool", GgufValue::Bool(true)},
       {"strings", GgufValue::StringArray({"a", "", "Ġb c"})},
       {"nested", GgufValue::Array(GgufType::kArray, inner)},
+      {"ints", GgufValue::I32Array({-1, 7, 2147483647})},
+      {"numbers", GgufValue::Array(GgufType::kF64, {GgufValue::F64(0.5), GgufValue::F64(-2e300)})},
+      {"unsigned", GgufValue::Array(GgufType::kU64, {GgufValue::U64(~0ull)})},
   };
 }
 
@@ -108,13 +111,31 @@ TEST(GgufTest, RoundTripsMetadataAndTensors) {
   EXPECT_TRUE(*g->GetBool("bool"));
   auto strings = g->GetArray("strings", GgufType::kString);
   ASSERT_TRUE(strings.ok());
-  ASSERT_EQ((*strings)->size(), 3u);
-  EXPECT_EQ((**strings)[2].str, "Ġb c");
+  ASSERT_EQ((*strings)->ArraySize(), 3u);
+  EXPECT_TRUE((*strings)->packed);
+  EXPECT_EQ((*strings)->StringAt(0), "a");
+  EXPECT_EQ((*strings)->StringAt(2), "Ġb c");
+  EXPECT_EQ((*strings)->Element(2).str, "Ġb c");
   auto nested = g->GetArray("nested", GgufType::kArray);
   ASSERT_TRUE(nested.ok());
-  ASSERT_EQ((*nested)->size(), 2u);
-  EXPECT_EQ((**nested)[0].array[1].i, 2);
-  EXPECT_TRUE((**nested)[1].array.empty());
+  ASSERT_EQ((*nested)->ArraySize(), 2u);
+  EXPECT_EQ((*nested)->Element(0).Element(1).i, 2);
+  EXPECT_EQ((*nested)->Element(1).ArraySize(), 0u);
+  // Numbers come back packed, every width and sign intact.
+  auto ints = g->GetArray("ints", GgufType::kI32);
+  ASSERT_TRUE(ints.ok());
+  ASSERT_EQ((*ints)->ArraySize(), 3u);
+  EXPECT_EQ((*ints)->Element(0).i, -1);
+  EXPECT_EQ((*ints)->Element(2).i, 2147483647);
+  EXPECT_EQ((*ints)->Element(0).type, GgufType::kI32);
+  auto numbers = g->GetArray("numbers", GgufType::kF64);
+  ASSERT_TRUE(numbers.ok());
+  EXPECT_TRUE((*numbers)->packed);
+  EXPECT_EQ((*numbers)->Element(0).f, 0.5);
+  EXPECT_EQ((*numbers)->Element(1).f, -2e300);
+  auto unsigned_array = g->GetArray("unsigned", GgufType::kU64);
+  ASSERT_TRUE(unsigned_array.ok());
+  EXPECT_EQ((*unsigned_array)->Element(0).u, ~0ull);
 
   ASSERT_EQ(g->tensor_infos.size(), 2u);
   EXPECT_EQ(g->tensor_infos[0].ne, (std::vector<int64_t>{3, 2}));

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <set>
 
+#include "base/check.h"
 #include "io/gguf.h"
 
 namespace mamba {
@@ -72,16 +73,52 @@ GgufValue GgufValue::Array(GgufType elem_type, std::vector<GgufValue> elems) {
   return x;
 }
 GgufValue GgufValue::StringArray(const std::vector<std::string>& v) {
-  std::vector<GgufValue> e;
-  e.reserve(v.size());
-  for (const std::string& s : v) e.push_back(String(s));
-  return Array(GgufType::kString, std::move(e));
+  GgufValue x = Array(GgufType::kString, {});
+  x.packed = true;
+  x.packed_ends.reserve(v.size());
+  for (const std::string& s : v) {
+    x.packed_strings += s;
+    x.packed_ends.push_back(x.packed_strings.size());
+  }
+  return x;
 }
 GgufValue GgufValue::I32Array(const std::vector<int32_t>& v) {
-  std::vector<GgufValue> e;
-  e.reserve(v.size());
-  for (int32_t x : v) e.push_back(I32(x));
-  return Array(GgufType::kI32, std::move(e));
+  GgufValue x = Array(GgufType::kI32, {});
+  x.packed = true;
+  x.packed_words.reserve(v.size());
+  for (int32_t e : v) x.packed_words.push_back(static_cast<uint64_t>(int64_t{e}));
+  return x;
+}
+
+size_t GgufValue::ArraySize() const {
+  if (type != GgufType::kArray) return 0;
+  if (!packed) return array.size();
+  return elem_type == GgufType::kString ? packed_ends.size() : packed_words.size();
+}
+
+std::string_view GgufValue::StringAt(size_t k) const {
+  MAMBA_CHECK(type == GgufType::kArray && elem_type == GgufType::kString && k < ArraySize(),
+              "GgufValue::StringAt(%zu) on a value that is not a STRING array of that size", k);
+  if (!packed) return array[k].str;
+  const size_t begin = k == 0 ? 0 : static_cast<size_t>(packed_ends[k - 1]);
+  return std::string_view(packed_strings).substr(begin, packed_ends[k] - begin);
+}
+
+GgufValue GgufValue::Element(size_t k) const {
+  MAMBA_CHECK(k < ArraySize(), "GgufValue::Element(%zu) past the end of the array", k);
+  if (!packed) return array[k];
+  GgufValue x;
+  x.type = elem_type;
+  if (elem_type == GgufType::kString) {
+    x.str = std::string(StringAt(k));
+  } else if (x.is_float()) {
+    std::memcpy(&x.f, &packed_words[k], sizeof x.f);
+  } else if (x.is_signed()) {
+    x.i = static_cast<int64_t>(packed_words[k]);
+  } else {
+    x.u = packed_words[k];
+  }
+  return x;
 }
 
 bool GgufValue::is_unsigned() const {
@@ -162,8 +199,7 @@ StatusOr<std::string> GgufFile::GetString(const std::string& key) const {
   return WrongType(*this, key, *v, "STRING");
 }
 
-StatusOr<const std::vector<GgufValue>*> GgufFile::GetArray(const std::string& key,
-                                                           GgufType elem_type) const {
+StatusOr<const GgufValue*> GgufFile::GetArray(const std::string& key, GgufType elem_type) const {
   const GgufValue* v = Find(key);
   if (v == nullptr) return Missing(*this, key);
   if (v->type != GgufType::kArray || v->elem_type != elem_type) {
@@ -172,7 +208,7 @@ StatusOr<const std::vector<GgufValue>*> GgufFile::GetArray(const std::string& ke
     return InvalidArgumentError("'" + path() + "': key '" + key + "': expected ARRAY of " +
                                 std::string(GgufTypeName(elem_type)) + ", found " + found);
   }
-  return &v->array;
+  return v;
 }
 
 // ---- Writer ----
@@ -231,8 +267,9 @@ class Writer {
         break;
       case GgufType::kArray:
         Put<uint32_t>(static_cast<uint32_t>(v.elem_type));
-        Put<uint64_t>(v.array.size());
-        for (const GgufValue& e : v.array) {
+        Put<uint64_t>(v.ArraySize());
+        for (size_t k = 0; k < v.ArraySize(); ++k) {
+          const GgufValue e = v.Element(k);
           if (e.type != v.elem_type) {
             return InvalidArgumentError(what + ": array element of type " +
                                         std::string(GgufTypeName(e.type)) + " in an ARRAY of " +

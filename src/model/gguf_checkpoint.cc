@@ -107,9 +107,9 @@ StatusOr<ModelConfig> GgufModelConfig(const GgufFile& g) {
   c.vocab_padded = emb->shape[0];
   c.vocab_size = c.vocab_padded;
   if (const GgufValue* tokens = g.Find("tokenizer.ggml.tokens");
-      tokens != nullptr && tokens->type == GgufType::kArray && !tokens->array.empty() &&
-      static_cast<int64_t>(tokens->array.size()) <= c.vocab_padded) {
-    c.vocab_size = static_cast<int64_t>(tokens->array.size());
+      tokens != nullptr && tokens->ArraySize() > 0 &&
+      static_cast<int64_t>(tokens->ArraySize()) <= c.vocab_padded) {
+    c.vocab_size = static_cast<int64_t>(tokens->ArraySize());
   }
   c.pad_vocab_size_multiple = 1;
   c.tie_embeddings = g.tensors.Find("output.weight") == nullptr;

@@ -53,30 +53,30 @@ StatusOr<Tokenizer> TokenizerFromGguf(const GgufFile& g) {
                                 "\" is not supported (supported: \"gpt-2\", \"olmo\")");
     }
   }
-  MAMBA_ASSIGN_OR_RETURN(const std::vector<GgufValue>* tokens,
+  MAMBA_ASSIGN_OR_RETURN(const GgufValue* tokens,
                          g.GetArray("tokenizer.ggml.tokens", GgufType::kString));
-  const std::vector<GgufValue>* types = nullptr;
+  const GgufValue* types = nullptr;
   if (g.Has("tokenizer.ggml.token_type")) {
     MAMBA_ASSIGN_OR_RETURN(types, g.GetArray("tokenizer.ggml.token_type", GgufType::kI32));
-    if (types->size() != tokens->size()) {
+    if (types->ArraySize() != tokens->ArraySize()) {
       return InvalidArgumentError(
-          q + ": key 'tokenizer.ggml.token_type': " + std::to_string(types->size()) +
-          " entries for " + std::to_string(tokens->size()) + " tokens");
+          q + ": key 'tokenizer.ggml.token_type': " + std::to_string(types->ArraySize()) +
+          " entries for " + std::to_string(tokens->ArraySize()) + " tokens");
     }
   }
-  MAMBA_ASSIGN_OR_RETURN(const std::vector<GgufValue>* merges,
+  MAMBA_ASSIGN_OR_RETURN(const GgufValue* merges,
                          g.GetArray("tokenizer.ggml.merges", GgufType::kString));
 
   json vocab = json::object();
   json added = json::array();
   std::set<std::string> seen;
-  for (size_t id = 0; id < tokens->size(); ++id) {
-    const std::string& text = (*tokens)[id].str;
+  for (size_t id = 0; id < tokens->ArraySize(); ++id) {
+    const std::string text(tokens->StringAt(id));
     if (!utf8::IsValid(text)) {
       return InvalidArgumentError(q + ": key 'tokenizer.ggml.tokens'[" + std::to_string(id) +
                                   "]: not valid UTF-8");
     }
-    const int64_t type = types != nullptr ? (*types)[id].i : kTokenNormal;
+    const int64_t type = types != nullptr ? types->Element(id).i : kTokenNormal;
     if (type == kTokenUnused) continue;
     if (type < kTokenNormal || type > kTokenByte) {
       return InvalidArgumentError(q + ": key 'tokenizer.ggml.token_type'[" + std::to_string(id) +
@@ -94,8 +94,8 @@ StatusOr<Tokenizer> TokenizerFromGguf(const GgufFile& g) {
     vocab[text] = i;
   }
   json merge_list = json::array();
-  for (size_t r = 0; r < merges->size(); ++r) {
-    const std::string& m = (*merges)[r].str;
+  for (size_t r = 0; r < merges->ArraySize(); ++r) {
+    const std::string m(merges->StringAt(r));
     if (!utf8::IsValid(m)) {
       return InvalidArgumentError(q + ": key 'tokenizer.ggml.merges'[" + std::to_string(r) +
                                   "]: not valid UTF-8");

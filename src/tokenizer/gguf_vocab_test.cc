@@ -108,10 +108,10 @@ TEST(GgufVocabTest, SharedConverterGguf) {
     ASSERT_NE(theirs, nullptr);
     ASSERT_EQ(theirs->type, v.type);
     EXPECT_EQ(theirs->str, v.str);
-    ASSERT_EQ(theirs->array.size(), v.array.size());
-    for (size_t i = 0; i < v.array.size(); ++i) {
-      ASSERT_EQ(theirs->array[i].str, v.array[i].str) << i;
-      ASSERT_EQ(theirs->array[i].i, v.array[i].i) << i;
+    ASSERT_EQ(theirs->ArraySize(), v.ArraySize());
+    for (size_t i = 0; i < v.ArraySize(); ++i) {
+      ASSERT_EQ(theirs->Element(i).str, v.Element(i).str) << i;
+      ASSERT_EQ(theirs->Element(i).i, v.Element(i).i) << i;
     }
   }
 }
