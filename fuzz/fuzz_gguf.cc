@@ -22,9 +22,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     MAMBA_CHECK(t->data >= file->data() && t->data + t->nbytes <= file->data() + file->size(),
                 "tensor '%s' points outside its file", info.name.c_str());
     const int64_t row = t->shape.back();
-    MAMBA_CHECK(mamba::DTypeRowBytes(t->dtype, row) * static_cast<size_t>(t->numel() / row) ==
-                    t->nbytes,
-                "tensor '%s' nbytes does not match its shape", info.name.c_str());
+    MAMBA_CHECK(
+        mamba::DTypeRowBytes(t->dtype, row) * static_cast<size_t>(t->numel() / row) == t->nbytes,
+        "tensor '%s' nbytes does not match its shape", info.name.c_str());
     for (size_t i = 0; i < t->nbytes; ++i) sink = sink + t->data[i];
   }
   for (const auto& [key, value] : g->metadata) {
@@ -34,6 +34,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)g->GetBool(key);
     (void)g->GetString(key);
     (void)g->GetArray(key, value.elem_type);
+    for (size_t k = 0; k < value.ArraySize(); ++k) {  // packed and unpacked elements alike
+      const mamba::GgufValue e = value.Element(k);
+      if (value.elem_type == mamba::GgufType::kString) {
+        MAMBA_CHECK(value.StringAt(k) == e.str, "GGUF string element %zu differs", k);
+      }
+    }
   }
   auto tok = mamba::TokenizerFromGguf(*g);
   if (tok.ok()) {
