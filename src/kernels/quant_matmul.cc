@@ -386,6 +386,98 @@ void QuantizeActsSimd(QuantKind kind, const float* x, int64_t x_stride, int64_t 
 #endif
 }
 
+#ifdef MAMBA_QUANT_X86
+// Activation row i of x ([n, cols]) as a QuantActs of its own: the fused kernels read row 0.
+QuantActs ActsRow(const QuantActs& x, int64_t i, int64_t n, int64_t cols) {
+  auto slice = [&](const auto& v, QuantActs* out, auto member) {
+    const size_t per_row = v.size() / static_cast<size_t>(n);
+    (out->*member)
+        .assign(v.begin() + static_cast<std::ptrdiff_t>(per_row * i),
+                v.begin() + static_cast<std::ptrdiff_t>(per_row * (i + 1)));
+  };
+  QuantActs r;
+  slice(x.q, &r, &QuantActs::q);
+  slice(x.q8, &r, &QuantActs::q8);
+  slice(x.d, &r, &QuantActs::d);
+  slice(x.s, &r, &QuantActs::s);
+  slice(x.qsum, &r, &QuantActs::qsum);
+  slice(x.bsum, &r, &QuantActs::bsum);
+  MAMBA_DCHECK(r.q8.size() == static_cast<size_t>(cols), "ActsRow: row of %zu, not %lld",
+               r.q8.size(), static_cast<long long>(cols));
+  return r;
+}
+
+bool HasFusedX86(DType dtype) {
+  switch (dtype) {
+    case DType::kQ8_0:
+    case DType::kQ4_0:
+    case DType::kQ5_0:
+    case DType::kQ4_1:
+    case DType::kQ5_1:
+    case DType::kQ4_K:
+    case DType::kQ5_K:
+    case DType::kQ6_K:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// y[r] for r in [r0, r1) = weight row r . activation row xq (one row) by the fused decode kernel
+// of `dtype` (HasFusedX86); xt = TransposeActs8(xq) for Q4_0/Q4_1.
+void FusedRowsX86(DType dtype, const uint8_t* w0, size_t row_bytes, const QuantActs& xq,
+                  const int8_t* xt, int64_t cols, int64_t r0, int64_t r1, float* y) {
+  auto run = [&](const auto& dot) { x86::DotRowsX86(dot, w0, row_bytes, r0, r1, y); };
+  switch (dtype) {
+    case DType::kQ8_0:
+      return run([&](const uint8_t* p, auto nr, __m256* out) {
+        for (int i = 0; i < decltype(nr)::value; ++i)
+          out[i] = x86::DotSym32<DType::kQ8_0>(p + i * row_bytes, xq, cols);
+      });
+    case DType::kQ4_0:
+      return run([&](const uint8_t* p, auto nr, __m256* out) {
+        for (int i = 0; i < decltype(nr)::value; ++i)
+          out[i] = x86::DotSym32<DType::kQ4_0>(p + i * row_bytes, xq, cols, xt);
+      });
+    case DType::kQ5_0:
+      return run([&](const uint8_t* p, auto nr, __m256* out) {
+        for (int i = 0; i < decltype(nr)::value; ++i)
+          out[i] = x86::DotSym32<DType::kQ5_0>(p + i * row_bytes, xq, cols);
+      });
+    case DType::kQ4_1:
+      return run([&](const uint8_t* p, auto nr, __m256* out) {
+        for (int i = 0; i < decltype(nr)::value; ++i)
+          out[i] = x86::DotSym32<DType::kQ4_1>(p + i * row_bytes, xq, cols, xt);
+      });
+    case DType::kQ5_1:
+      return run([&](const uint8_t* p, auto nr, __m256* out) {
+        for (int i = 0; i < decltype(nr)::value; ++i)
+          out[i] = x86::DotSym32<DType::kQ5_1>(p + i * row_bytes, xq, cols);
+      });
+    case DType::kQ4_K:
+      return run([&](const uint8_t* p, auto nr, __m256* out) {
+        x86::DotQ4K5K<false, decltype(nr)::value>(p, row_bytes, xq, cols, out);
+      });
+    case DType::kQ5_K:
+      return run([&](const uint8_t* p, auto nr, __m256* out) {
+        x86::DotQ4K5K<true, decltype(nr)::value>(p, row_bytes, xq, cols, out);
+      });
+    case DType::kQ6_K:
+      return run([&](const uint8_t* p, auto nr, __m256* out) {  // (2 rows at once: no gain)
+        for (int i = 0; i < decltype(nr)::value; ++i) {
+          x86::DotQ6KX86<1>(p + i * row_bytes, row_bytes, xq, cols, out + i);
+        }
+      });
+    default:
+      MAMBA_CHECK(false, "FusedRowsX86: no fused kernel for %s", DTypeName(dtype).data());
+  }
+}
+
+// Weight rows per block when several activation rows share them: the block stays in L2 while
+// every activation row passes over it, so the weights come from memory once.
+constexpr size_t kFusedBlockBytes = size_t{64} << 10;
+#endif
+
 void QuantMatMulSimd(const WeightMatrix& w, const QuantActs& xq, int64_t n, float* y,
                      int64_t y_stride, ThreadPool* pool) {
   const DotFn dot = DotFor(QuantKindOf(w.dtype));
@@ -395,60 +487,42 @@ void QuantMatMulSimd(const WeightMatrix& w, const QuantActs& xq, int64_t n, floa
   const int64_t grain = std::max<int64_t>(4, 32768 / macs_per_row);
   FusedFn fused = nullptr;
 #ifdef MAMBA_QUANT_X86
-  if (n == 1) {
+  // Every row count takes the fused decode kernels, one activation row at a time over blocks of
+  // weight rows: the same code as decode, so a row's result does not depend on the rows it is
+  // batched with (batched decode and prefill are bit-identical to decoding alone).
+  if (HasFusedX86(w.dtype)) {
     const auto* w0 = static_cast<const uint8_t*>(w.data);
     const int64_t cols = w.cols;
-    std::vector<int8_t> xt;
-    auto run = [&](const auto& dot) {
-      ParallelForOrInline(pool, w.rows, grain, [&](int64_t r0, int64_t r1) {
-        x86::DotRowsX86(dot, w0, row_bytes, r0, r1, y);
-      });
-    };
-    switch (w.dtype) {
-      case DType::kQ8_0:
-        return run([&](const uint8_t* p, auto nr, __m256* out) {
-          for (int i = 0; i < decltype(nr)::value; ++i)
-            out[i] = x86::DotSym32<DType::kQ8_0>(p + i * row_bytes, xq, cols);
-        });
-      case DType::kQ4_0:
-        x86::TransposeActs8(xq, cols, &xt);
-        return run([&](const uint8_t* p, auto nr, __m256* out) {
-          for (int i = 0; i < decltype(nr)::value; ++i)
-            out[i] = x86::DotSym32<DType::kQ4_0>(p + i * row_bytes, xq, cols, xt.data());
-        });
-      case DType::kQ5_0:
-        return run([&](const uint8_t* p, auto nr, __m256* out) {
-          for (int i = 0; i < decltype(nr)::value; ++i)
-            out[i] = x86::DotSym32<DType::kQ5_0>(p + i * row_bytes, xq, cols);
-        });
-      case DType::kQ4_1:
-        x86::TransposeActs8(xq, cols, &xt);
-        return run([&](const uint8_t* p, auto nr, __m256* out) {
-          for (int i = 0; i < decltype(nr)::value; ++i)
-            out[i] = x86::DotSym32<DType::kQ4_1>(p + i * row_bytes, xq, cols, xt.data());
-        });
-      case DType::kQ5_1:
-        return run([&](const uint8_t* p, auto nr, __m256* out) {
-          for (int i = 0; i < decltype(nr)::value; ++i)
-            out[i] = x86::DotSym32<DType::kQ5_1>(p + i * row_bytes, xq, cols);
-        });
-      case DType::kQ4_K:
-        return run([&](const uint8_t* p, auto nr, __m256* out) {
-          x86::DotQ4K5K<false, decltype(nr)::value>(p, row_bytes, xq, cols, out);
-        });
-      case DType::kQ5_K:
-        return run([&](const uint8_t* p, auto nr, __m256* out) {
-          x86::DotQ4K5K<true, decltype(nr)::value>(p, row_bytes, xq, cols, out);
-        });
-      case DType::kQ6_K:
-        return run([&](const uint8_t* p, auto nr, __m256* out) {  // (2 rows at once: no gain)
-          for (int i = 0; i < decltype(nr)::value; ++i) {
-            x86::DotQ6KX86<1>(p + i * row_bytes, row_bytes, xq, cols, out + i);
-          }
-        });
-      default:
-        break;
+    const bool transposed = w.dtype == DType::kQ4_0 || w.dtype == DType::kQ4_1;
+    std::vector<QuantActs> rows(n > 1 ? static_cast<size_t>(n) : 0);
+    for (int64_t i = 0; i < static_cast<int64_t>(rows.size()); ++i) {
+      rows[static_cast<size_t>(i)] = ActsRow(xq, i, n, cols);
     }
+    auto act = [&](int64_t i) -> const QuantActs& {
+      return n > 1 ? rows[static_cast<size_t>(i)] : xq;
+    };
+    std::vector<std::vector<int8_t>> xt(transposed ? static_cast<size_t>(n) : 0);
+    for (size_t i = 0; i < xt.size(); ++i) {
+      x86::TransposeActs8(act(static_cast<int64_t>(i)), cols, &xt[i]);
+    }
+    // DotRowsX86 reduces rows in groups of 8 from where it starts: chunk and block boundaries at
+    // multiples of 8 (and a grain that does not depend on n) keep the groups, hence the bits,
+    // the same for every n and thread count.
+    const int64_t block =
+        std::max<int64_t>(8, static_cast<int64_t>(kFusedBlockBytes / row_bytes) / 8 * 8);
+    const int64_t fused_grain =
+        (std::max<int64_t>(8, 32768 / std::max<int64_t>(1, cols)) + 7) / 8 * 8;
+    ParallelForOrInline(pool, w.rows, fused_grain, [&](int64_t r0, int64_t r1) {
+      for (int64_t b0 = r0; b0 < r1; b0 += block) {
+        const int64_t b1 = std::min(r1, b0 + block);
+        for (int64_t i = 0; i < n; ++i) {
+          FusedRowsX86(w.dtype, w0, row_bytes, act(i),
+                       transposed ? xt[static_cast<size_t>(i)].data() : nullptr, cols, b0, b1,
+                       y + i * y_stride);
+        }
+      }
+    });
+    return;
   }
 #else
   if (n == 1 && w.dtype == DType::kQ8_0) fused = &DotFusedSym32<DType::kQ8_0>;

@@ -14,10 +14,10 @@
 
 #include "base/dtype.h"
 #include "kernels/kernel_test_util.h"
-#include "kernels/quant_test_util.h"
 #include "kernels/matmul.h"
 #include "kernels/quant_blocks.h"
 #include "kernels/quant_internal.h"
+#include "kernels/quant_test_util.h"
 #include "kernels/quantize.h"
 #include "threading/thread_pool.h"
 
@@ -293,6 +293,37 @@ TEST(QuantMatMulTest, MatchesRefAllTargetsShapesTypes) {
   }
 }
 
+// On x86 AVX2 and up every row count runs the fused decode kernels one activation row at a time,
+// so a row's result is bit-identical whatever it is batched with (server batches, prefill vs
+// decode). 301 rows: several 64 KiB weight blocks and an odd tail. Other targets tile n > 1
+// activation rows in another summation order (checked against MatMulRef above).
+TEST(QuantMatMulTest, X86RowsBitIdenticalWhateverTheBatch) {
+  std::mt19937 rng(77);
+  ThreadPool pool2(2);
+  int x86_targets = 0;
+  for (DType dtype : kStored) {
+    const int64_t cols = 19 * GetDTypeInfo(dtype).block_size, rows = 301;
+    const QWeights w = MakeQWeights(rng, dtype, rows, cols);
+    const std::vector<float> x = RandomVec(rng, 9 * cols, -1.0f, 1.0f);  // [9, cols]
+    ForEachQuantTarget([&](const std::string& target) {
+      if (target.rfind("AVX", 0) != 0) return;
+      ++x86_targets;
+      std::vector<float> alone(9 * rows);
+      for (int64_t i = 0; i < 9; ++i) {
+        MatMul(w.view(dtype, rows, cols), x.data() + i * cols, cols, 1, alone.data() + i * rows,
+               rows, &pool2);
+      }
+      for (int64_t n : {2, 5, 9}) {
+        SCOPED_TRACE(testing::Message() << DTypeName(dtype) << " " << target << " n=" << n);
+        std::vector<float> y(n * rows, -7.0f);
+        MatMul(w.view(dtype, rows, cols), x.data(), cols, n, y.data(), rows, &pool2);
+        ASSERT_EQ(std::memcmp(y.data(), alone.data(), y.size() * sizeof(float)), 0);
+      }
+    });
+  }
+  if (x86_targets == 0) GTEST_SKIP() << "no x86 AVX2+ target on this CPU";
+}
+
 // Every scale is +-1 and every partial sum an integer below 2^24, so any F32 summation order is
 // exact: the SIMD decode (every target, n == 1 fused kernels and n > 1 tiles) must then equal
 // MatMulRef bit for bit, which checks the integer dot products themselves (codes at their
@@ -378,12 +409,13 @@ TEST(QuantMatMulTest, SimdActivationQuantizationMatchesScalar) {
   const int64_t cols = 1024, n = 3, x_stride = cols + 7;
   std::vector<float> x = RandomVec(rng, n * x_stride, -2.0f, 2.0f);
   for (int64_t c = 0; c < 256; ++c) x[x_stride + c] = 0.0f;  // row 1: a zero group (all kinds)
-  x[2 * x_stride + 3] = 5.0f;                                 // row 2: tie, first one positive
+  x[2 * x_stride + 3] = 5.0f;                                // row 2: tie, first one positive
   x[2 * x_stride + 200] = -5.0f;
   x[2 * x_stride + 300] = -6.0f;  // ... and first one negative
   x[2 * x_stride + 400] = 6.0f;
   for (int64_t c = 512; c < 544; ++c) x[2 * x_stride + c] = static_cast<float>(c - 528) * 0.5f;
-  for (QuantKind kind : {QuantKind::kSym32, QuantKind::kMin32, QuantKind::kKMin, QuantKind::kKSym}) {
+  for (QuantKind kind :
+       {QuantKind::kSym32, QuantKind::kMin32, QuantKind::kKMin, QuantKind::kKSym}) {
     QuantActs ref;
     kernels_internal::QuantizeActs(kind, x.data(), x_stride, n, cols, &ref);
     ForEachQuantTarget([&](const std::string&) {
