@@ -3,7 +3,7 @@
 // 8-bit blocks ggml-cpu pairs with the weight type (QuantizeActsFast: AVX2 where available, else
 // the scalar QuantizeActs; identical values).
 //
-// Decode (n == 1) on x86 (AVX2, AVX3, AVX3_DL; x86 namespace below): one fused kernel per weight
+// Decode on x86 (AVX2, AVX3, AVX3_DL; x86 namespace below): one fused kernel per weight
 // type unpacks each block in registers to unsigned bytes and multiplies them into the int8
 // activations (pmaddubsw + pmaddwd; vpdpbusd on AVX3_DL, which this file compiles on purpose),
 // removing code offsets exactly with the activations' block sums; 8 blocks' int32 lanes are
@@ -11,7 +11,11 @@
 // scaled once in F32 lanes; rows are read in order with a software prefetch ahead. Memory-bound
 // on this project's machines (docs/quantize.md, "Kernels").
 //
-// Otherwise (other targets, and prefill n > 1): each weight row is decoded with SIMD to int16
+// Prefill and batched decode (n > 1) on those targets run the same fused kernels, one activation
+// row at a time over L2-sized blocks of weight rows: each row's result is then bit-identical to
+// decoding it alone.
+//
+// Otherwise (other targets): each weight row is decoded with SIMD to int16
 // "effective integers" (nibbles/bits unpacked, offsets removed, K-quant sub-block scales folded
 // in; one specialization per dtype), then dotted with the activation rows through int16 x int16
 // -> int32 multiply-adds (pmaddwd), 4 activation rows per weight load when n > 1; each group's
