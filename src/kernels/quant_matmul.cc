@@ -391,7 +391,8 @@ void QuantizeActsSimd(QuantKind kind, const float* x, int64_t x_stride, int64_t 
 }
 
 #ifdef MAMBA_QUANT_X86
-// Activation row i of x ([n, cols]) as a QuantActs of its own: the fused kernels read row 0.
+// Activation row i of x ([n, cols]) as a QuantActs of its own: the fused kernels read row 0, and
+// only q8, d, s, qsum and bsum (not the int16 q, which stays empty).
 QuantActs ActsRow(const QuantActs& x, int64_t i, int64_t n, int64_t cols) {
   auto slice = [&](const auto& v, QuantActs* out, auto member) {
     const size_t per_row = v.size() / static_cast<size_t>(n);
@@ -400,7 +401,6 @@ QuantActs ActsRow(const QuantActs& x, int64_t i, int64_t n, int64_t cols) {
                 v.begin() + static_cast<std::ptrdiff_t>(per_row * (i + 1)));
   };
   QuantActs r;
-  slice(x.q, &r, &QuantActs::q);
   slice(x.q8, &r, &QuantActs::q8);
   slice(x.d, &r, &QuantActs::d);
   slice(x.s, &r, &QuantActs::s);
@@ -432,32 +432,24 @@ bool HasFusedX86(DType dtype) {
 void FusedRowsX86(DType dtype, const uint8_t* w0, size_t row_bytes, const QuantActs& xq,
                   const int8_t* xt, int64_t cols, int64_t r0, int64_t r1, float* y) {
   auto run = [&](const auto& dot) { x86::DotRowsX86(dot, w0, row_bytes, r0, r1, y); };
+  // The 32-element block types (xt is null except for Q4_0/Q4_1).
+  auto sym32 = [&](auto type) {
+    run([&](const uint8_t* p, auto nr, __m256* out) {
+      for (int i = 0; i < decltype(nr)::value; ++i)
+        out[i] = x86::DotSym32<decltype(type)::value>(p + i * row_bytes, xq, cols, xt);
+    });
+  };
   switch (dtype) {
     case DType::kQ8_0:
-      return run([&](const uint8_t* p, auto nr, __m256* out) {
-        for (int i = 0; i < decltype(nr)::value; ++i)
-          out[i] = x86::DotSym32<DType::kQ8_0>(p + i * row_bytes, xq, cols);
-      });
+      return sym32(std::integral_constant<DType, DType::kQ8_0>());
     case DType::kQ4_0:
-      return run([&](const uint8_t* p, auto nr, __m256* out) {
-        for (int i = 0; i < decltype(nr)::value; ++i)
-          out[i] = x86::DotSym32<DType::kQ4_0>(p + i * row_bytes, xq, cols, xt);
-      });
+      return sym32(std::integral_constant<DType, DType::kQ4_0>());
     case DType::kQ5_0:
-      return run([&](const uint8_t* p, auto nr, __m256* out) {
-        for (int i = 0; i < decltype(nr)::value; ++i)
-          out[i] = x86::DotSym32<DType::kQ5_0>(p + i * row_bytes, xq, cols);
-      });
+      return sym32(std::integral_constant<DType, DType::kQ5_0>());
     case DType::kQ4_1:
-      return run([&](const uint8_t* p, auto nr, __m256* out) {
-        for (int i = 0; i < decltype(nr)::value; ++i)
-          out[i] = x86::DotSym32<DType::kQ4_1>(p + i * row_bytes, xq, cols, xt);
-      });
+      return sym32(std::integral_constant<DType, DType::kQ4_1>());
     case DType::kQ5_1:
-      return run([&](const uint8_t* p, auto nr, __m256* out) {
-        for (int i = 0; i < decltype(nr)::value; ++i)
-          out[i] = x86::DotSym32<DType::kQ5_1>(p + i * row_bytes, xq, cols);
-      });
+      return sym32(std::integral_constant<DType, DType::kQ5_1>());
     case DType::kQ4_K:
       return run([&](const uint8_t* p, auto nr, __m256* out) {
         x86::DotQ4K5K<false, decltype(nr)::value>(p, row_bytes, xq, cols, out);
