@@ -10,6 +10,7 @@
 #include "kernels/conv1d.h"
 #include "kernels/matmul.h"
 #include "kernels/ssm_scan.h"
+#include "model/weight_binder.h"
 
 namespace mamba {
 
@@ -17,23 +18,23 @@ namespace {
 
 struct Mamba1Weights {
   WeightMatrix in_proj;             // [2 * d_inner, d_model]: rows 0..d_inner-1 give x, rest z
-  std::vector<float> in_proj_bias;  // [2 * d_inner], empty unless config.proj_bias
+  F32Param in_proj_bias;            // [2 * d_inner], empty unless config.proj_bias
   std::vector<float>
       conv_weight;  // [d_conv, d_inner], tap-major (transposed from [d_inner,1,d_conv])
-  std::vector<float> conv_bias;      // [d_inner], empty unless config.conv_bias
+  F32Param conv_bias;                // [d_inner], empty unless config.conv_bias
   WeightMatrix x_proj;               // [dt_rank + 2 * d_state, d_inner]: output split dt | B | C
   WeightMatrix dt_proj;              // [d_inner, dt_rank]
-  std::vector<float> dt_bias;        // [d_inner]
-  std::vector<float> A;              // [d_inner, d_state] = -exp(A_log), precomputed once
-  std::vector<float> D;              // [d_inner]
+  F32Param dt_bias;                  // [d_inner]
+  F32Param A;                        // [d_inner, d_state] = -exp(A_log) (GGUF: stored as such)
+  F32Param D;                        // [d_inner]
   WeightMatrix out_proj;             // [d_model, d_inner]
-  std::vector<float> out_proj_bias;  // [d_model], empty unless config.proj_bias
+  F32Param out_proj_bias;            // [d_model], empty unless config.proj_bias
 };
 
-// Scratch slots.
-enum : int { kXZ, kXConv, kXDbl, kDt, kY };
+// Scratch slots. (y has none: it takes the x half of xz, dead once the conv has read it.)
+enum : int { kXZ, kXConv, kXDbl, kDt };
 
-void AddBias(float* rows, int64_t n, int64_t width, int64_t stride, const std::vector<float>& b) {
+void AddBias(float* rows, int64_t n, int64_t width, int64_t stride, const F32Param& b) {
   if (b.empty()) return;
   for (int64_t i = 0; i < n; ++i) {
     float* r = rows + i * stride;
@@ -59,7 +60,6 @@ class Mamba1Mixer final : public Mixer {
     float* xc = scratch.Get(kXConv, n_rows * d_inner_);   // [n_rows, d_inner]
     float* x_dbl = scratch.Get(kXDbl, n_rows * d_xdbl);   // [n_rows, dt_rank + 2 * d_state]
     float* dt = scratch.Get(kDt, n_rows * d_inner_);      // [n_rows, d_inner]
-    float* y = scratch.Get(kY, n_rows * d_inner_);        // [n_rows, d_inner]
 
     // xz = self.in_proj(hidden_states); x, z = xz.chunk(2, dim=1)
     MatMul(w_.in_proj, in, d_model_, n_rows, xz, 2 * d_inner_, pool);
@@ -88,6 +88,9 @@ class Mamba1Mixer final : public Mixer {
     // dt = self.dt_proj.weight @ dt.t()   (the bias is added inside the scan, before softplus)
     MatMul(w_.dt_proj, x_dbl, d_xdbl, n_rows, dt, d_inner_, pool);
 
+    // y: [n_rows, d_inner], row stride 2 * d_inner, in the x half of xz (x is dead after the conv;
+    // the scan reads the z half, whose elements y never overlaps).
+    float* y = xz;
     // y = selective_scan_fn(x, dt, A, B, C, self.D, z=z, delta_bias=dt_proj.bias, delta_softplus)
     for (const SeqSlice& s : seqs) {
       SelectiveScanArgs scan;
@@ -108,13 +111,13 @@ class Mamba1Mixer final : public Mixer {
       scan.z = z + s.begin * 2 * d_inner_;
       scan.z_stride = 2 * d_inner_;
       scan.state = s.state->ssm(layer);
-      scan.y = y + s.begin * d_inner_;
-      scan.y_stride = d_inner_;
+      scan.y = y + s.begin * 2 * d_inner_;
+      scan.y_stride = 2 * d_inner_;
       SelectiveScan(scan, pool);
     }
 
     // out = self.out_proj(y)
-    MatMul(w_.out_proj, y, d_inner_, n_rows, out, d_model_, pool);
+    MatMul(w_.out_proj, y, 2 * d_inner_, n_rows, out, d_model_, pool);
     AddBias(out, n_rows, d_model_, d_model_, w_.out_proj_bias);
   }
 
@@ -140,8 +143,8 @@ StatusOr<std::unique_ptr<Mixer>> LoadMamba1Mixer(const ModelConfig& c, const Wei
   const int64_t d_xdbl = c.dt_rank + 2 * c.d_state;
   MAMBA_ASSIGN_OR_RETURN(w.in_proj, wb.Matrix(p + "in_proj.weight", 2 * c.d_inner, c.d_model));
   if (c.proj_bias) {
-    MAMBA_ASSIGN_OR_RETURN(w.in_proj_bias, wb.F32(p + "in_proj.bias", {2 * c.d_inner}));
-    MAMBA_ASSIGN_OR_RETURN(w.out_proj_bias, wb.F32(p + "out_proj.bias", {c.d_model}));
+    MAMBA_ASSIGN_OR_RETURN(w.in_proj_bias, wb.F32InPlace(p + "in_proj.bias", {2 * c.d_inner}));
+    MAMBA_ASSIGN_OR_RETURN(w.out_proj_bias, wb.F32InPlace(p + "out_proj.bias", {c.d_model}));
   }
   MAMBA_ASSIGN_OR_RETURN(std::vector<float> conv_w,
                          wb.F32(p + "conv1d.weight", {c.d_inner, 1, c.d_conv}));
@@ -152,20 +155,21 @@ StatusOr<std::unique_ptr<Mixer>> LoadMamba1Mixer(const ModelConfig& c, const Wei
     }
   }
   if (c.conv_bias) {
-    MAMBA_ASSIGN_OR_RETURN(w.conv_bias, wb.F32(p + "conv1d.bias", {c.d_inner}));
+    MAMBA_ASSIGN_OR_RETURN(w.conv_bias, wb.F32InPlace(p + "conv1d.bias", {c.d_inner}));
   }
   MAMBA_ASSIGN_OR_RETURN(w.x_proj, wb.Matrix(p + "x_proj.weight", d_xdbl, c.d_inner));
   MAMBA_ASSIGN_OR_RETURN(w.dt_proj, wb.Matrix(p + "dt_proj.weight", c.d_inner, c.dt_rank));
-  MAMBA_ASSIGN_OR_RETURN(w.dt_bias, wb.F32(p + "dt_proj.bias", {c.d_inner}));
+  MAMBA_ASSIGN_OR_RETURN(w.dt_bias, wb.F32InPlace(p + "dt_proj.bias", {c.d_inner}));
   // A = -torch.exp(self.A_log.float())
   if (!wb.Has(p + "A_log") && wb.Has(p + "A")) {
     // GGUF checkpoints store A itself (llama.cpp's ssm_a, already -exp(A_log)).
-    MAMBA_ASSIGN_OR_RETURN(w.A, wb.F32(p + "A", {c.d_inner, c.d_state}));
+    MAMBA_ASSIGN_OR_RETURN(w.A, wb.F32InPlace(p + "A", {c.d_inner, c.d_state}));
   } else {
-    MAMBA_ASSIGN_OR_RETURN(w.A, wb.F32(p + "A_log", {c.d_inner, c.d_state}));
-    for (float& a : w.A) a = -std::exp(a);
+    MAMBA_ASSIGN_OR_RETURN(std::vector<float> A, wb.F32(p + "A_log", {c.d_inner, c.d_state}));
+    for (float& a : A) a = -std::exp(a);
+    w.A = F32Param::Owned(std::move(A));
   }
-  MAMBA_ASSIGN_OR_RETURN(w.D, wb.F32(p + "D", {c.d_inner}));
+  MAMBA_ASSIGN_OR_RETURN(w.D, wb.F32InPlace(p + "D", {c.d_inner}));
   MAMBA_ASSIGN_OR_RETURN(w.out_proj, wb.Matrix(p + "out_proj.weight", c.d_model, c.d_inner));
   return std::unique_ptr<Mixer>(new Mamba1Mixer(c, std::move(w)));
 }

@@ -45,7 +45,8 @@ class Mixer {
 
   // Mixes the normalized residual rows of a batch of sequences.
   // in:  [n_rows, d_model] (row stride d_model), the output of the block's RMSNorm;
-  // out: [n_rows, d_model], the mixer output (the caller adds it to the residual).
+  // out: [n_rows, d_model], the mixer output (the caller adds it to the residual); may be `in`
+  // itself (a mixer reads `in` only before it writes any of `out`).
   // `seqs` partition [0, n_rows) in order; each sequence's layer state (state->conv(layer),
   // state->ssm(layer)) is read and advanced past its rows.
   virtual void Forward(int64_t layer, const float* in, int64_t n_rows,

@@ -15,7 +15,7 @@ namespace mamba {
 namespace {
 
 // Scratch slots used here; the mixers use slots below kFirstModelSlot.
-enum : int { kHidden = 16, kNormed, kMixerOut, kFinal };
+enum : int { kHidden = 16, kNormed, kFinal };
 
 }  // namespace
 
@@ -44,13 +44,13 @@ StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path,
   }
   for (int64_t i = 0; i < c.n_layer; ++i) {
     const std::string prefix = "backbone.layers." + std::to_string(i) + ".";
-    MAMBA_ASSIGN_OR_RETURN(std::vector<float> norm, wb.F32(prefix + "norm.weight", {c.d_model}));
+    MAMBA_ASSIGN_OR_RETURN(F32Param norm, wb.F32InPlace(prefix + "norm.weight", {c.d_model}));
     m->norm_.push_back(std::move(norm));
     MAMBA_ASSIGN_OR_RETURN(std::unique_ptr<Mixer> mixer,
                            m->arch_->load_mixer(c, wb, prefix + "mixer."));
     m->mixers_.push_back(std::move(mixer));
   }
-  MAMBA_ASSIGN_OR_RETURN(m->norm_f_, wb.F32("backbone.norm_f.weight", {c.d_model}));
+  MAMBA_ASSIGN_OR_RETURN(m->norm_f_, wb.F32InPlace("backbone.norm_f.weight", {c.d_model}));
   for (const std::string& name : m->checkpoint_.tensors.Names()) {
     m->weight_bytes_ += m->checkpoint_.tensors.Find(name)->nbytes;
   }
@@ -88,17 +88,17 @@ Status Model::Forward(const ForwardBatch& batch, Scratch& scratch, ThreadPool* p
 
   const int64_t d = c.d_model;
   float* h = scratch.Get(kHidden, n_rows * d);        // [n_rows, d_model] residual stream (F32)
-  float* normed = scratch.Get(kNormed, n_rows * d);   // [n_rows, d_model]
-  float* mixed = scratch.Get(kMixerOut, n_rows * d);  // [n_rows, d_model]
+  // [n_rows, d_model]: the block's RMSNorm output, then (in place) its mixer output.
+  float* normed = scratch.Get(kNormed, n_rows * d);
 
   // hidden_states = self.embedding(input_ids)
   GatherRows(embedding_, batch.tokens.data(), n_rows, h, d);
   for (int64_t layer = 0; layer < c.n_layer; ++layer) {
     // hidden_states = self.norm(residual); hidden_states = self.mixer(hidden_states)
     RmsNorm(h, d, norm_[layer].data(), n_rows, d, static_cast<float>(c.norm_eps), normed, d);
-    mixers_[layer]->Forward(layer, normed, n_rows, batch.seqs, mixed, scratch, pool);
+    mixers_[layer]->Forward(layer, normed, n_rows, batch.seqs, normed, scratch, pool);
     // residual = hidden_states + residual
-    AddInPlace(h, mixed, n_rows * d);
+    AddInPlace(h, normed, n_rows * d);
   }
   for (const SeqSlice& s : batch.seqs) s.state->n_past += s.length;
 

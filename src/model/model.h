@@ -11,6 +11,7 @@
 
 #include "model/checkpoint.h"
 #include "model/mixer.h"
+#include "model/weight_binder.h"
 
 namespace mamba {
 
@@ -49,8 +50,8 @@ class Model {
   const ArchOps* arch_ = nullptr;
   WeightMatrix embedding_;                      // [vocab_padded, d_model]
   WeightMatrix lm_head_;                        // [vocab_padded, d_model] (the embedding when tied)
-  std::vector<std::vector<float>> norm_;        // n_layer x [d_model]
-  std::vector<float> norm_f_;                   // [d_model]
+  std::vector<F32Param> norm_;                  // n_layer x [d_model]
+  F32Param norm_f_;                             // [d_model]
   std::vector<std::unique_ptr<Mixer>> mixers_;  // n_layer
   size_t weight_bytes_ = 0;
 };

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "model/weight_binder.h"
 
+#include <cstdint>
+
 namespace mamba {
 
 StatusOr<const TensorView*> WeightBinder::Get(const std::string& name,
@@ -31,6 +33,16 @@ StatusOr<std::vector<float>> WeightBinder::F32(const std::string& name,
   std::vector<float> out(static_cast<size_t>(t->numel()));
   ConvertToF32(t->dtype, t->data, t->numel(), out.data());
   return out;
+}
+
+StatusOr<F32Param> WeightBinder::F32InPlace(const std::string& name,
+                                            const std::vector<int64_t>& shape) const {
+  MAMBA_ASSIGN_OR_RETURN(const TensorView* t, Get(name, shape));
+  if (t->dtype == DType::kF32 && reinterpret_cast<uintptr_t>(t->data) % alignof(float) == 0) {
+    return F32Param::View(reinterpret_cast<const float*>(t->data), t->numel());
+  }
+  MAMBA_ASSIGN_OR_RETURN(std::vector<float> copy, F32(name, shape));
+  return F32Param::Owned(std::move(copy));
 }
 
 }  // namespace mamba
