@@ -5,7 +5,9 @@
 #include "io/gguf.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
+#include <memory>
 #include <set>
 
 namespace mamba {
@@ -35,11 +37,21 @@ constexpr GgmlTypeEntry kGgmlTypes[] = {
 // Bounded little-endian cursor over the header bytes.
 class Cursor {
  public:
-  Cursor(const uint8_t* data, size_t size, const std::string& file)
-      : data_(data), size_(size), file_(file) {}
+  // `owner` keeps [data, data + size) alive (packed arrays view it).
+  Cursor(const uint8_t* data, size_t size, const std::string& file,
+         std::shared_ptr<const void> owner)
+      : data_(data), size_(size), file_(file), owner_(std::move(owner)) {}
 
   size_t pos() const { return pos_; }
   size_t remaining() const { return size_ - pos_; }
+  const uint8_t* here() const { return data_ + pos_; }
+  const std::shared_ptr<const void>& owner() const { return owner_; }
+
+  Status Skip(uint64_t n, const std::string& what) {
+    if (n > remaining()) return Truncated(what);
+    pos_ += static_cast<size_t>(n);
+    return Status::Ok();
+  }
 
   Status Truncated(const std::string& what) const {
     return DataLossError("'" + file_ + "': truncated header: " + what + " at byte " +
@@ -69,6 +81,7 @@ class Cursor {
   size_t size_;
   size_t pos_ = 0;
   const std::string& file_;
+  std::shared_ptr<const void> owner_;
 };
 
 // Smallest number of bytes one element of `type` takes in the file (arrays: type + count).
@@ -181,26 +194,32 @@ Status ReadValue(Cursor& cur, GgufType type, int depth, const std::string& what,
         }
         return Status::Ok();
       }
-      // Strings and numbers are packed (see GgufValue).
+      // Strings and numbers are packed (see GgufValue): validated here, viewed in place.
       v->packed = true;
-      const bool strings = v->elem_type == GgufType::kString;
-      (strings ? v->packed_ends : v->packed_words).reserve(static_cast<size_t>(n));
-      GgufValue e;
-      for (uint64_t k = 0; k < n; ++k) {
-        MAMBA_RETURN_IF_ERROR(
-            ReadValue(cur, v->elem_type, depth + 1, what + "[" + std::to_string(k) + "]", &e));
-        if (strings) {
-          v->packed_strings += e.str;
-          v->packed_ends.push_back(v->packed_strings.size());
-        } else if (e.is_float()) {
-          uint64_t bits = 0;
-          std::memcpy(&bits, &e.f, sizeof bits);
-          v->packed_words.push_back(bits);
-        } else {
-          v->packed_words.push_back(e.is_signed() ? static_cast<uint64_t>(e.i) : e.u);
+      v->packed_owner = cur.owner();
+      const uint8_t* begin = cur.here();
+      const size_t start = cur.pos();
+      if (v->elem_type == GgufType::kString) {
+        v->packed_offsets.reserve(static_cast<size_t>(n));
+        for (uint64_t k = 0; k < n; ++k) {
+          if (cur.pos() - start > UINT32_MAX) {
+            return InvalidArgumentError(what + ": array of strings longer than 4 GiB");
+          }
+          v->packed_offsets.push_back(static_cast<uint32_t>(cur.pos() - start));
+          uint64_t len = 0;
+          if (cur.remaining() < sizeof len || (std::memcpy(&len, cur.here(), sizeof len),
+                                               len > cur.remaining() - sizeof len)) {
+            const std::string elem = what + "[" + std::to_string(k) + "]";
+            MAMBA_RETURN_IF_ERROR(cur.Read(&len, elem + " (string length)"));
+            return cur.Truncated(elem + " (" + std::to_string(len) + "-byte string)");
+          }
+          MAMBA_RETURN_IF_ERROR(cur.Skip(sizeof len + len, what));
         }
+      } else {
+        // n * width <= remaining, checked above.
+        MAMBA_RETURN_IF_ERROR(cur.Skip(n * GgufScalarBytes(v->elem_type), what));
       }
-      v->packed_strings.shrink_to_fit();
+      v->packed_bytes = std::string_view(reinterpret_cast<const char*>(begin), cur.pos() - start);
       return Status::Ok();
     }
   }
@@ -242,7 +261,7 @@ std::string GgmlTypeName(uint32_t ggml_type) {
 StatusOr<GgufFile> ReadGguf(std::shared_ptr<MappedFile> file) {
   const std::string& fname = file->path();
   const std::string q = "'" + fname + "'";
-  Cursor cur(file->data(), file->size(), fname);
+  Cursor cur(file->data(), file->size(), fname, file);
   GgufFile g;
   g.file = file;
 

@@ -51,16 +51,18 @@ struct GgufValue {
   // Arrays: every element has type elem_type. Arrays of arrays, and arrays built with Array(),
   // hold their elements as GgufValues in `array`. Arrays of strings or numbers read from a file
   // (or built with StringArray/I32Array) are `packed` instead, since a GgufValue per element
-  // (~100 bytes) made a 50k-token vocabulary ~15 MB of resident memory: the strings back to back
-  // in packed_strings (element k ends at packed_ends[k]), numbers and bools one 64-bit word each
-  // in packed_words (u; i as two's complement; f as the double's bits). Read them through
-  // ArraySize / Element / StringAt, which work for both forms.
+  // (~100 bytes) made a 50k-token vocabulary ~15 MB of resident memory: packed_bytes holds the
+  // elements in their GGUF encoding (little-endian numbers of elem_type's width, bools one byte;
+  // strings as a u64 length and the bytes, element k's encoding starting at packed_offsets[k]).
+  // For a value read from a file packed_bytes points into the mapped file, whose pages are
+  // resident already; packed_owner keeps those bytes (or an in-memory copy) alive, so copies of
+  // the value stay valid. Read them through ArraySize / Element / StringAt.
   GgufType elem_type = GgufType::kU8;
   std::vector<GgufValue> array;
   bool packed = false;
-  std::string packed_strings;
-  std::vector<uint64_t> packed_ends;
-  std::vector<uint64_t> packed_words;
+  std::string_view packed_bytes;
+  std::vector<uint32_t> packed_offsets;
+  std::shared_ptr<const void> packed_owner;
 
   static GgufValue U8(uint8_t v);
   static GgufValue U32(uint32_t v);
@@ -86,6 +88,9 @@ struct GgufValue {
   bool is_signed() const;    // I8..I64
   bool is_float() const;     // F32, F64
 };
+
+// Bytes of one encoded element of a number or bool type (1, 2, 4 or 8); 0 for STRING and ARRAY.
+size_t GgufScalarBytes(GgufType type);
 
 // Where one tensor lives, as written in the header. `ne` is ggml order (ne[0] = row length).
 struct GgufTensorInfo {

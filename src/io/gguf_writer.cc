@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 // GGUF metadata values, the typed getters of GgufFile, and the GGUF v3 writer (see gguf.h).
 #include <cstdio>
+#include <cstdint>
 #include <cstring>
+#include <memory>
 #include <set>
 
 #include "base/check.h"
@@ -75,48 +77,125 @@ GgufValue GgufValue::Array(GgufType elem_type, std::vector<GgufValue> elems) {
 GgufValue GgufValue::StringArray(const std::vector<std::string>& v) {
   GgufValue x = Array(GgufType::kString, {});
   x.packed = true;
-  x.packed_ends.reserve(v.size());
+  auto bytes = std::make_shared<std::string>();
+  x.packed_offsets.reserve(v.size());
   for (const std::string& s : v) {
-    x.packed_strings += s;
-    x.packed_ends.push_back(x.packed_strings.size());
+    MAMBA_CHECK(bytes->size() <= UINT32_MAX, "GgufValue::StringArray: over 4 GiB of strings");
+    x.packed_offsets.push_back(static_cast<uint32_t>(bytes->size()));
+    const uint64_t len = s.size();
+    bytes->append(reinterpret_cast<const char*>(&len), sizeof len);
+    bytes->append(s);
   }
+  x.packed_bytes = *bytes;
+  x.packed_owner = std::move(bytes);
   return x;
 }
 GgufValue GgufValue::I32Array(const std::vector<int32_t>& v) {
   GgufValue x = Array(GgufType::kI32, {});
   x.packed = true;
-  x.packed_words.reserve(v.size());
-  for (int32_t e : v) x.packed_words.push_back(static_cast<uint64_t>(int64_t{e}));
+  auto bytes = std::make_shared<std::string>(reinterpret_cast<const char*>(v.data()),
+                                             v.size() * sizeof(int32_t));
+  x.packed_bytes = *bytes;
+  x.packed_owner = std::move(bytes);
   return x;
+}
+
+size_t GgufScalarBytes(GgufType type) {
+  switch (type) {
+    case GgufType::kU8:
+    case GgufType::kI8:
+    case GgufType::kBool:
+      return 1;
+    case GgufType::kU16:
+    case GgufType::kI16:
+      return 2;
+    case GgufType::kU32:
+    case GgufType::kI32:
+    case GgufType::kF32:
+      return 4;
+    case GgufType::kU64:
+    case GgufType::kI64:
+    case GgufType::kF64:
+      return 8;
+    case GgufType::kString:
+    case GgufType::kArray:
+      break;
+  }
+  return 0;
 }
 
 size_t GgufValue::ArraySize() const {
   if (type != GgufType::kArray) return 0;
   if (!packed) return array.size();
-  return elem_type == GgufType::kString ? packed_ends.size() : packed_words.size();
+  if (elem_type == GgufType::kString) return packed_offsets.size();
+  return packed_bytes.size() / GgufScalarBytes(elem_type);
 }
 
 std::string_view GgufValue::StringAt(size_t k) const {
   MAMBA_CHECK(type == GgufType::kArray && elem_type == GgufType::kString && k < ArraySize(),
               "GgufValue::StringAt(%zu) on a value that is not a STRING array of that size", k);
   if (!packed) return array[k].str;
-  const size_t begin = k == 0 ? 0 : static_cast<size_t>(packed_ends[k - 1]);
-  return std::string_view(packed_strings).substr(begin, packed_ends[k] - begin);
+  // The reader (or StringArray) checked that every encoding lies inside packed_bytes.
+  uint64_t len = 0;
+  std::memcpy(&len, packed_bytes.data() + packed_offsets[k], sizeof len);
+  return packed_bytes.substr(packed_offsets[k] + sizeof len, static_cast<size_t>(len));
 }
+
+namespace {
+// The little-endian `T` at p, widened.
+template <class T>
+T LoadLE(const char* p) {
+  T v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+}  // namespace
 
 GgufValue GgufValue::Element(size_t k) const {
   MAMBA_CHECK(k < ArraySize(), "GgufValue::Element(%zu) past the end of the array", k);
   if (!packed) return array[k];
   GgufValue x;
   x.type = elem_type;
-  if (elem_type == GgufType::kString) {
-    x.str = std::string(StringAt(k));
-  } else if (x.is_float()) {
-    std::memcpy(&x.f, &packed_words[k], sizeof x.f);
-  } else if (x.is_signed()) {
-    x.i = static_cast<int64_t>(packed_words[k]);
-  } else {
-    x.u = packed_words[k];
+  const char* p = packed_bytes.data() + k * GgufScalarBytes(elem_type);
+  switch (elem_type) {
+    case GgufType::kString:
+      x.str = std::string(StringAt(k));
+      break;
+    case GgufType::kU8:
+      x.u = LoadLE<uint8_t>(p);
+      break;
+    case GgufType::kBool:
+      x.u = LoadLE<uint8_t>(p) != 0;
+      break;
+    case GgufType::kI8:
+      x.i = LoadLE<int8_t>(p);
+      break;
+    case GgufType::kU16:
+      x.u = LoadLE<uint16_t>(p);
+      break;
+    case GgufType::kI16:
+      x.i = LoadLE<int16_t>(p);
+      break;
+    case GgufType::kU32:
+      x.u = LoadLE<uint32_t>(p);
+      break;
+    case GgufType::kI32:
+      x.i = LoadLE<int32_t>(p);
+      break;
+    case GgufType::kF32:
+      x.f = LoadLE<float>(p);
+      break;
+    case GgufType::kU64:
+      x.u = LoadLE<uint64_t>(p);
+      break;
+    case GgufType::kI64:
+      x.i = LoadLE<int64_t>(p);
+      break;
+    case GgufType::kF64:
+      x.f = LoadLE<double>(p);
+      break;
+    case GgufType::kArray:
+      MAMBA_CHECK(false, "GgufValue::Element: packed arrays hold no arrays");
   }
   return x;
 }

@@ -30,7 +30,9 @@ struct SelectiveScanArgs {
   const float* z = nullptr;  // [T, d_inner] gate, row stride z_stride; null = no gate
   int64_t z_stride = 0;
   float* state = nullptr;  // [d_inner, d_state], read and updated in place
-  float* y = nullptr;  // [T, d_inner] output, row stride y_stride; overlaps no input element
+  // [T, d_inner] output, row stride y_stride: either dt itself (same pointer and stride; each
+  // dt element is read before the y element over it is written) or overlapping no input element.
+  float* y = nullptr;
   int64_t y_stride = 0;
 };
 

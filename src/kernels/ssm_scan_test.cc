@@ -178,6 +178,51 @@ TEST(SelectiveScanTest, MatchesRefAllTargets) {
   }
 }
 
+// y written over dt (same pointer and stride), as the Mamba-1 mixer does: the same outputs and
+// state as with a separate y, on every target, for the decode (T = 1) and prefill paths, and the
+// scalar reference agrees too.
+TEST(SelectiveScanTest, OutputOverDtEqualsSeparateOutput) {
+  std::mt19937 rng(11);
+  ThreadPool pool2(2);
+  for (int64_t T : {1, 9}) {
+    for (int64_t di : {5, 70}) {
+      const ScanCase c = MakeCase(rng, T, di, 16, true, true, true);
+      auto run = [&](bool alias, bool ref, std::vector<float>& state) {
+        std::vector<float> y(T * c.ys, -7.0f);
+        std::vector<float> dt = c.dt;  // the aliased run overwrites it
+        SelectiveScanArgs a = ArgsFor(c, 0, T, state, y);
+        a.dt = dt.data();
+        if (alias) {
+          a.y = dt.data();
+          a.y_stride = c.dts;
+        }
+        if (ref) {
+          SelectiveScanRef(a);
+        } else {
+          SelectiveScan(a, &pool2);
+        }
+        std::vector<float> out(T * c.di);  // [T, d_inner], compact
+        const float* src = alias ? dt.data() : y.data();
+        const int64_t stride = alias ? c.dts : c.ys;
+        for (int64_t t = 0; t < T; ++t) {
+          for (int64_t d = 0; d < c.di; ++d) out[t * c.di + d] = src[t * stride + d];
+        }
+        return out;
+      };
+      std::vector<float> s_ref = c.state0, s_ref_alias = c.state0;
+      ASSERT_EQ(run(true, true, s_ref_alias), run(false, true, s_ref)) << "ref T=" << T;
+      ASSERT_EQ(s_ref_alias, s_ref);
+      ForEachTarget([&](const std::string&) {
+        SCOPED_TRACE(testing::Message() << "T=" << T << " d_inner=" << di);
+        std::vector<float> s_sep = c.state0, s_alias = c.state0;
+        const std::vector<float> y_sep = run(false, false, s_sep);
+        ASSERT_EQ(run(true, false, s_alias), y_sep);
+        ASSERT_EQ(s_alias, s_sep);
+      });
+    }
+  }
+}
+
 // A longer sequence at model-like width (d_inner 1536 would be slow under ASan; 300 keeps the
 // several-blocks-per-thread structure) with 3 threads.
 TEST(SelectiveScanTest, LongerSequence) {

@@ -31,8 +31,8 @@ struct Mamba1Weights {
   F32Param out_proj_bias;            // [d_model], empty unless config.proj_bias
 };
 
-// Scratch slots. (y has none: it takes the x half of xz, dead once the conv has read it.)
-enum : int { kXZ, kXConv, kXDbl, kDt };
+// Scratch slots. dt and then y take the x half of xz, dead once the conv has read it.
+enum : int { kXZ, kXConv, kXDbl };
 
 void AddBias(float* rows, int64_t n, int64_t width, int64_t stride, const F32Param& b) {
   if (b.empty()) return;
@@ -59,7 +59,6 @@ class Mamba1Mixer final : public Mixer {
     float* xz = scratch.Get(kXZ, n_rows * 2 * d_inner_);  // [n_rows, 2 * d_inner]
     float* xc = scratch.Get(kXConv, n_rows * d_inner_);   // [n_rows, d_inner]
     float* x_dbl = scratch.Get(kXDbl, n_rows * d_xdbl);   // [n_rows, dt_rank + 2 * d_state]
-    float* dt = scratch.Get(kDt, n_rows * d_inner_);      // [n_rows, d_inner]
 
     // xz = self.in_proj(hidden_states); x, z = xz.chunk(2, dim=1)
     MatMul(w_.in_proj, in, d_model_, n_rows, xz, 2 * d_inner_, pool);
@@ -86,11 +85,12 @@ class Mamba1Mixer final : public Mixer {
     // x_dbl = self.x_proj(x); dt, B, C = torch.split(x_dbl, [dt_rank, d_state, d_state], dim=-1)
     MatMul(w_.x_proj, xc, d_inner_, n_rows, x_dbl, d_xdbl, pool);
     // dt = self.dt_proj.weight @ dt.t()   (the bias is added inside the scan, before softplus)
-    MatMul(w_.dt_proj, x_dbl, d_xdbl, n_rows, dt, d_inner_, pool);
+    // dt: [n_rows, d_inner], row stride 2 * d_inner, in the x half of xz (x is dead after the conv).
+    float* dt = xz;
+    MatMul(w_.dt_proj, x_dbl, d_xdbl, n_rows, dt, 2 * d_inner_, pool);
 
-    // y: [n_rows, d_inner], row stride 2 * d_inner, in the x half of xz (x is dead after the conv;
-    // the scan reads the z half, whose elements y never overlaps).
-    float* y = xz;
+    // y: [n_rows, d_inner], row stride 2 * d_inner, written over dt (the scan allows y == dt).
+    float* y = dt;
     // y = selective_scan_fn(x, dt, A, B, C, self.D, z=z, delta_bias=dt_proj.bias, delta_softplus)
     for (const SeqSlice& s : seqs) {
       SelectiveScanArgs scan;
@@ -99,8 +99,8 @@ class Mamba1Mixer final : public Mixer {
       scan.d_state = d_state_;
       scan.x = xc + s.begin * d_inner_;
       scan.x_stride = d_inner_;
-      scan.dt = dt + s.begin * d_inner_;
-      scan.dt_stride = d_inner_;
+      scan.dt = dt + s.begin * 2 * d_inner_;
+      scan.dt_stride = 2 * d_inner_;
       scan.dt_bias = w_.dt_bias.data();
       scan.A = w_.A.data();
       scan.B = x_dbl + s.begin * d_xdbl + dt_rank_;
