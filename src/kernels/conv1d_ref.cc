@@ -22,7 +22,7 @@ void CausalConv1dSiluRef(const CausalConv1dArgs& a) {
       for (int64_t k = 0; k < K; ++k) {
         const int64_t s = t - (K - 1) + k;  // source token, < 0 means from conv_state
         const float v = s < 0 ? a.conv_state[(K - 1 + s) * ch + c] : a.x[s * a.x_stride + c];
-        acc += a.weight[k * ch + c] * v;
+        acc += a.weight[c * K + k] * v;
       }
       // silu(v) = v * sigmoid(v) = v / (1 + exp(-v))
       ot[c] = acc / (1.0f + std::exp(-acc));

@@ -19,8 +19,7 @@ namespace {
 struct Mamba1Weights {
   WeightMatrix in_proj;             // [2 * d_inner, d_model]: rows 0..d_inner-1 give x, rest z
   F32Param in_proj_bias;            // [2 * d_inner], empty unless config.proj_bias
-  std::vector<float>
-      conv_weight;  // [d_conv, d_inner], tap-major (transposed from [d_inner,1,d_conv])
+  F32Param conv_weight;              // [d_inner, 1, d_conv]
   F32Param conv_bias;                // [d_inner], empty unless config.conv_bias
   WeightMatrix x_proj;               // [dt_rank + 2 * d_state, d_inner]: output split dt | B | C
   WeightMatrix dt_proj;              // [d_inner, dt_rank]
@@ -146,14 +145,7 @@ StatusOr<std::unique_ptr<Mixer>> LoadMamba1Mixer(const ModelConfig& c, const Wei
     MAMBA_ASSIGN_OR_RETURN(w.in_proj_bias, wb.F32InPlace(p + "in_proj.bias", {2 * c.d_inner}));
     MAMBA_ASSIGN_OR_RETURN(w.out_proj_bias, wb.F32InPlace(p + "out_proj.bias", {c.d_model}));
   }
-  MAMBA_ASSIGN_OR_RETURN(std::vector<float> conv_w,
-                         wb.F32(p + "conv1d.weight", {c.d_inner, 1, c.d_conv}));
-  w.conv_weight.resize(conv_w.size());
-  for (int64_t ch = 0; ch < c.d_inner; ++ch) {
-    for (int64_t k = 0; k < c.d_conv; ++k) {
-      w.conv_weight[k * c.d_inner + ch] = conv_w[ch * c.d_conv + k];
-    }
-  }
+  MAMBA_ASSIGN_OR_RETURN(w.conv_weight, wb.F32InPlace(p + "conv1d.weight", {c.d_inner, 1, c.d_conv}));
   if (c.conv_bias) {
     MAMBA_ASSIGN_OR_RETURN(w.conv_bias, wb.F32InPlace(p + "conv1d.bias", {c.d_inner}));
   }
