@@ -24,7 +24,15 @@ double Seconds(Clock::time_point a, Clock::time_point b) {
 
 }  // namespace
 
-double MeasureReadBandwidth(const ByteRanges& ranges, ThreadPool& pool, int reps) {
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t h = v.size() / 2;
+  return v.size() % 2 == 1 ? v[h] : 0.5 * (v[h - 1] + v[h]);
+}
+
+double MeasureReadBandwidth(const ByteRanges& ranges, ThreadPool& pool, int reps,
+                            std::vector<double>* samples) {
   size_t total = 0;
   for (const auto& r : ranges) total += r.second;
   if (total == 0) return 0;
@@ -48,12 +56,15 @@ double MeasureReadBandwidth(const ByteRanges& ranges, ThreadPool& pool, int reps
         sink += s;
       }
     });
-    best = std::max(best, total / Seconds(t0, Clock::now()) / 1e9);
+    const double gbps = total / Seconds(t0, Clock::now()) / 1e9;
+    if (samples != nullptr) samples->push_back(gbps);
+    best = std::max(best, gbps);
   }
   return best;
 }
 
-double MeasureAnonReadBandwidth(size_t bytes, ThreadPool& pool, int reps) {
+double MeasureAnonReadBandwidth(size_t bytes, ThreadPool& pool, int reps,
+                                std::vector<double>* samples) {
   void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return 0;
   // Transparent huge pages where the kernel allows them (THP "madvise" mode): fewer TLB misses,
@@ -64,7 +75,8 @@ double MeasureAnonReadBandwidth(size_t bytes, ThreadPool& pool, int reps) {
     std::memset(static_cast<uint8_t*>(p) + b * 4096, static_cast<int>(b & 0xFF), (e - b) * 4096);
   });
   const double gbps =
-      MeasureReadBandwidth({{static_cast<const uint8_t*>(p), bytes / 4096 * 4096}}, pool, reps);
+      MeasureReadBandwidth({{static_cast<const uint8_t*>(p), bytes / 4096 * 4096}}, pool, reps,
+                           samples);
   munmap(p, bytes);
   return gbps;
 }

@@ -17,12 +17,18 @@ namespace mamba::bench {
 using ByteRanges = std::vector<std::pair<const uint8_t*, size_t>>;
 
 // Best of `reps` passes of a streaming read over `ranges`, split evenly across the pool's
-// threads: GB/s (1e9 bytes per second).
-double MeasureReadBandwidth(const ByteRanges& ranges, ThreadPool& pool, int reps);
+// threads: GB/s (1e9 bytes per second). Each pass's GB/s is appended to *samples when given.
+double MeasureReadBandwidth(const ByteRanges& ranges, ThreadPool& pool, int reps,
+                            std::vector<double>* samples = nullptr);
 
 // Same over a fresh anonymous buffer of `bytes` (huge pages requested with MADV_HUGEPAGE;
-// written once so its pages exist, then unmapped again). Raises the process's peak RSS by `bytes`; see ResetPeakRss.
-double MeasureAnonReadBandwidth(size_t bytes, ThreadPool& pool, int reps);
+// written once so its pages exist, then unmapped again). Raises the process's peak RSS by
+// `bytes`; see ResetPeakRss.
+double MeasureAnonReadBandwidth(size_t bytes, ThreadPool& pool, int reps,
+                                std::vector<double>* samples = nullptr);
+
+// The median of `v` (the mean of the two middle values for an even count); 0 when empty.
+double Median(std::vector<double> v);
 
 // Best of `reps` runs of the FMA loop on every pool thread at once: GFLOP/s.
 double MeasureFmaPeak(ThreadPool& pool, int reps);
