@@ -207,8 +207,8 @@ Status ReadValue(Cursor& cur, GgufType type, int depth, const std::string& what,
           }
           v->packed_offsets.push_back(static_cast<uint32_t>(cur.pos() - start));
           uint64_t len = 0;
-          if (cur.remaining() < sizeof len || (std::memcpy(&len, cur.here(), sizeof len),
-                                               len > cur.remaining() - sizeof len)) {
+          if (cur.remaining() < sizeof len ||
+              (std::memcpy(&len, cur.here(), sizeof len), len > cur.remaining() - sizeof len)) {
             const std::string elem = what + "[" + std::to_string(k) + "]";
             MAMBA_RETURN_IF_ERROR(cur.Read(&len, elem + " (string length)"));
             return cur.Truncated(elem + " (" + std::to_string(len) + "-byte string)");

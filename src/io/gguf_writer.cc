@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // GGUF metadata values, the typed getters of GgufFile, and the GGUF v3 writer (see gguf.h).
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <set>

@@ -48,7 +48,7 @@ HWY_INLINE void UpdateState(D d, const CausalConv1dArgs& a, int64_t c) {
   }
 }
 
-constexpr int64_t kBlock = 64;  // channels per block: x/out rows of a block share cache lines
+constexpr int64_t kBlock = 64;        // channels per block: x/out rows of a block share cache lines
 constexpr int64_t kTapFloats = 4096;  // the block's taps on the stack (16 KiB)
 
 void CausalConv1dSiluSimd(const CausalConv1dArgs& a, ThreadPool* pool) {
@@ -84,11 +84,13 @@ void CausalConv1dSiluSimd(const CausalConv1dArgs& a, ThreadPool* pool) {
         for (int64_t t = 0; t < a.n_tokens; ++t) {
           int64_t c = c_vec;
           for (; c + N <= ce; c += N) {
-            auto tap = [&](int64_t k) HWY_ATTR { return hn::LoadU(df, taps + k * block + (c - cb)); };
+            auto tap = [&](int64_t k)
+                           HWY_ATTR { return hn::LoadU(df, taps + k * block + (c - cb)); };
             ConvToken(df, a, tap, t, c);
           }
           for (; c < ce; ++c) {
-            auto tap = [&](int64_t k) HWY_ATTR { return hn::LoadU(d1, taps + k * block + (c - cb)); };
+            auto tap = [&](int64_t k)
+                           HWY_ATTR { return hn::LoadU(d1, taps + k * block + (c - cb)); };
             ConvToken(d1, a, tap, t, c);
           }
         }

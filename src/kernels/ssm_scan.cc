@@ -145,8 +145,8 @@ void ScanGroupChannelLanes(DS, const SelectiveScanArgs& a, int64_t c) {
   constexpr int64_t NS = static_cast<int64_t>(hn::MaxLanes(DS()));
   const int64_t n_state = a.d_state;
   const int64_t n_vec = NS > 1 ? n_state / NS * NS : 0;  // states summed in acc (the rest: acc1)
-  HWY_ALIGN float St[kMaxStateChannelLanes * NF];  // [n_state, NF]: state of channel c + l
-  HWY_ALIGN float At[kMaxStateChannelLanes * NF];  // [n_state, NF]
+  HWY_ALIGN float St[kMaxStateChannelLanes * NF];        // [n_state, NF]: state of channel c + l
+  HWY_ALIGN float At[kMaxStateChannelLanes * NF];        // [n_state, NF]
   for (int64_t l = 0; l < NF; ++l) {
     for (int64_t n = 0; n < n_state; ++n) {
       St[n * NF + l] = a.state[(c + l) * n_state + n];

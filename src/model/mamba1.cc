@@ -17,17 +17,17 @@ namespace mamba {
 namespace {
 
 struct Mamba1Weights {
-  WeightMatrix in_proj;             // [2 * d_inner, d_model]: rows 0..d_inner-1 give x, rest z
-  F32Param in_proj_bias;            // [2 * d_inner], empty unless config.proj_bias
-  F32Param conv_weight;              // [d_inner, 1, d_conv]
-  F32Param conv_bias;                // [d_inner], empty unless config.conv_bias
-  WeightMatrix x_proj;               // [dt_rank + 2 * d_state, d_inner]: output split dt | B | C
-  WeightMatrix dt_proj;              // [d_inner, dt_rank]
-  F32Param dt_bias;                  // [d_inner]
-  F32Param A;                        // [d_inner, d_state] = -exp(A_log) (GGUF: stored as such)
-  F32Param D;                        // [d_inner]
-  WeightMatrix out_proj;             // [d_model, d_inner]
-  F32Param out_proj_bias;            // [d_model], empty unless config.proj_bias
+  WeightMatrix in_proj;    // [2 * d_inner, d_model]: rows 0..d_inner-1 give x, rest z
+  F32Param in_proj_bias;   // [2 * d_inner], empty unless config.proj_bias
+  F32Param conv_weight;    // [d_inner, 1, d_conv]
+  F32Param conv_bias;      // [d_inner], empty unless config.conv_bias
+  WeightMatrix x_proj;     // [dt_rank + 2 * d_state, d_inner]: output split dt | B | C
+  WeightMatrix dt_proj;    // [d_inner, dt_rank]
+  F32Param dt_bias;        // [d_inner]
+  F32Param A;              // [d_inner, d_state] = -exp(A_log) (GGUF: stored as such)
+  F32Param D;              // [d_inner]
+  WeightMatrix out_proj;   // [d_model, d_inner]
+  F32Param out_proj_bias;  // [d_model], empty unless config.proj_bias
 };
 
 // Scratch slots. dt and then y take the x half of xz, dead once the conv has read it.
@@ -84,7 +84,8 @@ class Mamba1Mixer final : public Mixer {
     // x_dbl = self.x_proj(x); dt, B, C = torch.split(x_dbl, [dt_rank, d_state, d_state], dim=-1)
     MatMul(w_.x_proj, xc, d_inner_, n_rows, x_dbl, d_xdbl, pool);
     // dt = self.dt_proj.weight @ dt.t()   (the bias is added inside the scan, before softplus)
-    // dt: [n_rows, d_inner], row stride 2 * d_inner, in the x half of xz (x is dead after the conv).
+    // dt: [n_rows, d_inner], row stride 2 * d_inner, in the x half of xz (x is dead after the
+    // conv).
     float* dt = xz;
     MatMul(w_.dt_proj, x_dbl, d_xdbl, n_rows, dt, 2 * d_inner_, pool);
 
@@ -145,7 +146,8 @@ StatusOr<std::unique_ptr<Mixer>> LoadMamba1Mixer(const ModelConfig& c, const Wei
     MAMBA_ASSIGN_OR_RETURN(w.in_proj_bias, wb.F32InPlace(p + "in_proj.bias", {2 * c.d_inner}));
     MAMBA_ASSIGN_OR_RETURN(w.out_proj_bias, wb.F32InPlace(p + "out_proj.bias", {c.d_model}));
   }
-  MAMBA_ASSIGN_OR_RETURN(w.conv_weight, wb.F32InPlace(p + "conv1d.weight", {c.d_inner, 1, c.d_conv}));
+  MAMBA_ASSIGN_OR_RETURN(w.conv_weight,
+                         wb.F32InPlace(p + "conv1d.weight", {c.d_inner, 1, c.d_conv}));
   if (c.conv_bias) {
     MAMBA_ASSIGN_OR_RETURN(w.conv_bias, wb.F32InPlace(p + "conv1d.bias", {c.d_inner}));
   }

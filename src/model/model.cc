@@ -87,7 +87,7 @@ Status Model::Forward(const ForwardBatch& batch, Scratch& scratch, ThreadPool* p
   if (n_rows == 0) return Status::Ok();
 
   const int64_t d = c.d_model;
-  float* h = scratch.Get(kHidden, n_rows * d);        // [n_rows, d_model] residual stream (F32)
+  float* h = scratch.Get(kHidden, n_rows * d);  // [n_rows, d_model] residual stream (F32)
   // [n_rows, d_model]: the block's RMSNorm output, then (in place) its mixer output.
   float* normed = scratch.Get(kNormed, n_rows * d);
 

@@ -15,9 +15,10 @@
 
 namespace mamba {
 
-// A parameter tensor as contiguous F32, row-major: a view of the mapped checkpoint when it is stored
-// as F32 (no copy: its pages are counted in the file already), else an owned F32 copy. Move-only
-// (a moved vector keeps its buffer, so the view stays valid); empty when default-constructed.
+// A parameter tensor as contiguous F32, row-major: a view of the mapped checkpoint when it is
+// stored as F32 (no copy: its pages are counted in the file already), else an owned F32 copy.
+// Move-only (a moved vector keeps its buffer, so the view stays valid); empty when
+// default-constructed.
 class F32Param {
  public:
   F32Param() = default;

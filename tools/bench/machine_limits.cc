@@ -74,9 +74,8 @@ double MeasureAnonReadBandwidth(size_t bytes, ThreadPool& pool, int reps,
   pool.ParallelFor(static_cast<int64_t>(bytes / 4096), 64, [&](int64_t b, int64_t e) {
     std::memset(static_cast<uint8_t*>(p) + b * 4096, static_cast<int>(b & 0xFF), (e - b) * 4096);
   });
-  const double gbps =
-      MeasureReadBandwidth({{static_cast<const uint8_t*>(p), bytes / 4096 * 4096}}, pool, reps,
-                           samples);
+  const double gbps = MeasureReadBandwidth({{static_cast<const uint8_t*>(p), bytes / 4096 * 4096}},
+                                           pool, reps, samples);
   munmap(p, bytes);
   return gbps;
 }

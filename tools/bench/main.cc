@@ -340,9 +340,9 @@ int Run(const Options& o) {
       const bool tg = r.n_gen > 0;
       char median[32] = "-";
       if (tg && r.bw_median_gbps > 0) {
-        std::snprintf(median, sizeof median, "%.1f %%",
-                      100.0 * r.mean * static_cast<double>(r.bytes_per_token) /
-                          (r.bw_median_gbps * 1e9));
+        std::snprintf(
+            median, sizeof median, "%.1f %%",
+            100.0 * r.mean * static_cast<double>(r.bytes_per_token) / (r.bw_median_gbps * 1e9));
       }
       std::printf("| %s | %s | %s | %d | %s | %.2f ± %.2f | %.1f | %.1f %% %s | %s |\n",
                   r.model.c_str(), HumanBytes(r.file_bytes).c_str(), r.dtype.c_str(), r.threads,
