@@ -84,29 +84,13 @@ class Cursor {
   std::shared_ptr<const void> owner_;
 };
 
-// Smallest number of bytes one element of `type` takes in the file (arrays: type + count).
+// Smallest number of bytes one element of `type` takes in the file (strings: the length; arrays:
+// type + count).
 size_t MinEncodedSize(GgufType type) {
-  switch (type) {
-    case GgufType::kU8:
-    case GgufType::kI8:
-    case GgufType::kBool:
-      return 1;
-    case GgufType::kU16:
-    case GgufType::kI16:
-      return 2;
-    case GgufType::kU32:
-    case GgufType::kI32:
-    case GgufType::kF32:
-      return 4;
-    case GgufType::kString:
-    case GgufType::kU64:
-    case GgufType::kI64:
-    case GgufType::kF64:
-      return 8;
-    case GgufType::kArray:
-      return 12;
-  }
-  return 1;
+  if (type == GgufType::kString) return 8;
+  if (type == GgufType::kArray) return 12;
+  const size_t bytes = GgufScalarBytes(type);
+  return bytes > 0 ? bytes : 1;  // (only valid types reach here)
 }
 
 bool ValidType(uint32_t t) { return t <= static_cast<uint32_t>(GgufType::kF64); }
@@ -207,8 +191,8 @@ Status ReadValue(Cursor& cur, GgufType type, int depth, const std::string& what,
           }
           v->packed_offsets.push_back(static_cast<uint32_t>(cur.pos() - start));
           uint64_t len = 0;
-          if (cur.remaining() < sizeof len ||
-              (std::memcpy(&len, cur.here(), sizeof len), len > cur.remaining() - sizeof len)) {
+          if (cur.remaining() >= sizeof len) std::memcpy(&len, cur.here(), sizeof len);
+          if (cur.remaining() < sizeof len || len > cur.remaining() - sizeof len) {
             const std::string elem = what + "[" + std::to_string(k) + "]";
             MAMBA_RETURN_IF_ERROR(cur.Read(&len, elem + " (string length)"));
             return cur.Truncated(elem + " (" + std::to_string(len) + "-byte string)");

@@ -51,13 +51,20 @@ HWY_INLINE void Epilogue(D d, const SelectiveScanArgs& a, int64_t t, int64_t c, 
   hn::StoreU(y, d, a.y + t * a.y_stride + c);
 }
 
+// S' = exp(dt * A) * S + (dt * x) * B, lane-wise: the one state-update arithmetic of both scan
+// paths (their bit-identity rests on it).
+template <class D>
+HWY_INLINE hn::Vec<D> NewState(D d, hn::Vec<D> dt, hn::Vec<D> dtx, hn::Vec<D> A, hn::Vec<D> S,
+                               hn::Vec<D> B) {
+  return hn::MulAdd(hn::Exp(d, hn::Mul(dt, A)), S, hn::Mul(dtx, B));
+}
+
 // One (token, channel) state update over lanes of DS; returns sum_n S[n] * C[n] for those lanes.
 // S = exp(dt * A) * S + (dt * x) * B
 template <class DS>
 HWY_INLINE hn::Vec<DS> StateStep(DS ds, hn::Vec<DS> dt, hn::Vec<DS> dtx, const float* A, float* S,
                                  const float* B, const float* C, hn::Vec<DS> acc) {
-  const auto dA = hn::Exp(ds, hn::Mul(dt, hn::LoadU(ds, A)));
-  const auto s = hn::MulAdd(dA, hn::LoadU(ds, S), hn::Mul(dtx, hn::LoadU(ds, B)));
+  const auto s = NewState(ds, dt, dtx, hn::LoadU(ds, A), hn::LoadU(ds, S), hn::LoadU(ds, B));
   hn::StoreU(s, ds, S);
   return hn::MulAdd(s, hn::LoadU(ds, C), acc);
 }
@@ -162,8 +169,8 @@ void ScanGroupChannelLanes(DS, const SelectiveScanArgs& a, int64_t c) {
     const float* Ct = a.C + t * a.C_stride;  // [d_state]
     // S[n] = exp(dt * A[n]) * S[n] + (dt * x) * B[n]; returns S[n] * C[n] + acc.
     auto step = [&](int64_t n, V acc) HWY_ATTR {
-      const V dA = hn::Exp(df, hn::Mul(dt, hn::Load(df, At + n * NF)));
-      const V s = hn::MulAdd(dA, hn::Load(df, St + n * NF), hn::Mul(dtx, hn::Set(df, Bt[n])));
+      const V s = NewState(df, dt, dtx, hn::Load(df, At + n * NF), hn::Load(df, St + n * NF),
+                           hn::Set(df, Bt[n]));
       hn::Store(s, df, St + n * NF);
       return hn::MulAdd(s, hn::Set(df, Ct[n]), acc);
     };
