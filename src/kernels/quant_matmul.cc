@@ -43,6 +43,7 @@
 // clang-format off
 #include "kernels/quant_decode-inl.h"
 #include "kernels/quant_x86-inl.h"
+#include "kernels/quant_x86_multi-inl.h"
 // clang-format on
 #include "kernels/quantize.h"
 #include "threading/thread_pool.h"
@@ -489,7 +490,10 @@ void QuantMatMulSimd(const WeightMatrix& w, const QuantActs& xq, int64_t n, floa
   if (HasFusedX86(w.dtype)) {
     const auto* w0 = static_cast<const uint8_t*>(w.data);
     const int64_t cols = w.cols;
-    const bool transposed = w.dtype == DType::kQ4_0 || w.dtype == DType::kQ4_1;
+    // n > 1: up to kMaxMultiRows activation rows per pass over a weight row where the dtype has
+    // multi-row kernels (the same bits as one row at a time).
+    const bool multi = n > 1 && x86::HasMultiRows(w.dtype);
+    const bool transposed = w.dtype == DType::kQ4_0 || w.dtype == DType::kQ4_1 || multi;
     std::vector<QuantActs> rows(n > 1 ? static_cast<size_t>(n) : 0);
     for (int64_t i = 0; i < static_cast<int64_t>(rows.size()); ++i) {
       rows[static_cast<size_t>(i)] = ActsRow(xq, i, n, cols);
@@ -498,8 +502,14 @@ void QuantMatMulSimd(const WeightMatrix& w, const QuantActs& xq, int64_t n, floa
       return n > 1 ? rows[static_cast<size_t>(i)] : xq;
     };
     std::vector<std::vector<int8_t>> xt(transposed ? static_cast<size_t>(n) : 0);
+    std::vector<const QuantActs*> act_ptrs(multi ? static_cast<size_t>(n) : 0);
+    std::vector<const int8_t*> xt_ptrs(act_ptrs.size());
     for (size_t i = 0; i < xt.size(); ++i) {
       x86::TransposeActs8(act(static_cast<int64_t>(i)), cols, &xt[i]);
+    }
+    for (size_t i = 0; i < act_ptrs.size(); ++i) {
+      act_ptrs[i] = &act(static_cast<int64_t>(i));
+      xt_ptrs[i] = xt[i].data();
     }
     // DotRowsX86 reduces rows in groups of 8 from where it starts: chunk and block boundaries at
     // multiples of 8 (and a grain that does not depend on n) keep the groups, hence the bits,
@@ -511,6 +521,14 @@ void QuantMatMulSimd(const WeightMatrix& w, const QuantActs& xq, int64_t n, floa
     ParallelForOrInline(pool, w.rows, fused_grain, [&](int64_t r0, int64_t r1) {
       for (int64_t b0 = r0; b0 < r1; b0 += block) {
         const int64_t b1 = std::min(r1, b0 + block);
+        if (multi) {
+          for (int64_t i = 0; i < n; i += x86::kMaxMultiRows) {
+            const int a = static_cast<int>(std::min<int64_t>(x86::kMaxMultiRows, n - i));
+            x86::MultiRowsX86(w.dtype, a, w0, row_bytes, act_ptrs.data() + i, xt_ptrs.data() + i,
+                              cols, b0, b1, y + i * y_stride, y_stride);
+          }
+          continue;
+        }
         for (int64_t i = 0; i < n; ++i) {
           FusedRowsX86(w.dtype, w0, row_bytes, act(i),
                        transposed ? xt[static_cast<size_t>(i)].data() : nullptr, cols, b0, b1,

@@ -306,6 +306,31 @@ inline void TransposeActs8(const QuantActs& x, int64_t cols, std::vector<int8_t>
   }
 }
 
+// The end of a 32-element block row's dot: blocks [b, groups) that do not fill a group of 8,
+// one at a time in scalar F32, added to lane 0 of acc + macc (the 8-block groups' F32 lanes).
+// Shared by DotSym32 and the multi-row kernels (quant_x86_multi-inl.h), so both give the same bits.
+template <DType kT>
+HWY_INLINE __m256 Sym32Finish(const uint8_t* HWY_RESTRICT row, const QuantActs& x, int64_t b,
+                              int64_t groups, __m256 acc, __m256 macc) {
+  using T = Sym32Traits<kT>;
+  float tail = 0.0f;
+  for (; b < groups; ++b) {
+    const uint8_t* blk = row + b * T::kBytes;
+    PrefetchAhead<T::kBytes>(blk);
+    int32_t isum = HSumI32(BlockDot<kT>(blk, x.q8.data() + b * 32));
+    if constexpr (T::kOffShift >= 0) isum -= x.qsum[b] * (1 << T::kOffShift);
+    uint16_t dbits;
+    std::memcpy(&dbits, blk, 2);
+    tail += HalfToF32(dbits) * x.d[b] * static_cast<float>(isum);
+    if constexpr (T::kMin) {
+      uint16_t mbits;
+      std::memcpy(&mbits, blk + 2, 2);
+      tail += HalfToF32(mbits) * x.s[b];
+    }
+  }
+  return _mm256_add_ps(_mm256_add_ps(acc, macc), _mm256_setr_ps(tail, 0, 0, 0, 0, 0, 0, 0));
+}
+
 // n == 1 dot of one Q8_0 / Q4_0 / Q5_0 / Q4_1 / Q5_1 row with activation row 0.
 template <DType kT>
 HWY_INLINE __m256 DotSym32(const uint8_t* HWY_RESTRICT row, const QuantActs& x, int64_t cols,
@@ -342,22 +367,7 @@ HWY_INLINE __m256 DotSym32(const uint8_t* HWY_RESTRICT row, const QuantActs& x, 
       macc = _mm256_fmadd_ps(LoadHalves8<T::kBytes, 2>(blk), _mm256_loadu_ps(x.s.data() + b), macc);
     }
   }
-  float tail = 0.0f;
-  for (; b < groups; ++b) {
-    const uint8_t* blk = row + b * T::kBytes;
-    PrefetchAhead<T::kBytes>(blk);
-    int32_t isum = HSumI32(BlockDot<kT>(blk, xq + b * 32));
-    if constexpr (T::kOffShift >= 0) isum -= xs[b] * (1 << T::kOffShift);
-    uint16_t dbits;
-    std::memcpy(&dbits, blk, 2);
-    tail += HalfToF32(dbits) * xd[b] * static_cast<float>(isum);
-    if constexpr (T::kMin) {
-      uint16_t mbits;
-      std::memcpy(&mbits, blk + 2, 2);
-      tail += HalfToF32(mbits) * x.s[b];
-    }
-  }
-  return _mm256_add_ps(_mm256_add_ps(acc, macc), _mm256_setr_ps(tail, 0, 0, 0, 0, 0, 0, 0));
+  return Sym32Finish<kT>(row, x, b, groups, acc, macc);
 }
 
 // Bits k of each byte of h moved to bit 4 (value 16), other bits clear.

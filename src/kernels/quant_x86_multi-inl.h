@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: MIT
+// x86 multi-row kernels for prefill and batched decode (n > 1) of 32-element block types: each
+// weight group of 8 blocks is unpacked once into transposed unsigned codes (vector t holds codes
+// 4t .. 4t + 3 of block k in int32 lane k) and then multiplied into up to kMaxMultiRows
+// activation rows, whose block sums come out already in lanes (no reduction per row). The F32
+// operations per (weight row, activation row) are DotSym32's, in the same order, and its integers
+// are exact, so every result is bit-identical to decoding that activation row alone.
+// Highway per-target header: included from quant_matmul.cc after quant_x86-inl.h.
+
+// Per-target include guard (the Highway toggle idiom).
+#if defined(MAMBA_KERNELS_QUANT_X86_MULTI_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef MAMBA_KERNELS_QUANT_X86_MULTI_INL_H_
+#undef MAMBA_KERNELS_QUANT_X86_MULTI_INL_H_
+#else
+#define MAMBA_KERNELS_QUANT_X86_MULTI_INL_H_
+#endif
+
+#include <cstdint>
+
+#include "base/dtype.h"
+#include "hwy/highway.h"
+#include "kernels/quant_internal.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace mamba {
+namespace kernels_internal {
+namespace HWY_NAMESPACE {
+
+#ifdef MAMBA_QUANT_X86
+namespace x86 {
+
+// Activation rows per pass over a weight row.
+constexpr int kMaxMultiRows = 4;
+
+// Q4_0 and Q4_1 everywhere (codes <= 15: pmaddubsw cannot saturate); Q8_0 with VNNI only (its
+// unsigned codes reach 255, which pmaddubsw pair sums would saturate).
+constexpr bool HasMultiRows(DType dtype) {
+  return dtype == DType::kQ4_0 || dtype == DType::kQ4_1 ||
+         (dtype == DType::kQ8_0 && HWY_TARGET == HWY_AVX3_DL);
+}
+
+// The 16 bytes at byte offset `off` of blocks k and k + 4 as one vector (low half: block k).
+template <size_t kBytes>
+HWY_INLINE __m256i LoadBlockPair(const uint8_t* blk, int k, size_t off) {
+  return _mm256_inserti128_si256(
+      _mm256_castsi128_si256(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + k * kBytes + off))),
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + (k + 4) * kBytes + off)), 1);
+}
+
+// r[j] dword k = dword j of the 16 bytes at `off` in block k (k < 8, j < 4).
+template <size_t kBytes>
+HWY_INLINE void Transpose16x8(const uint8_t* blk, size_t off, __m256i* r) {
+  const __m256i y0 = LoadBlockPair<kBytes>(blk, 0, off), y1 = LoadBlockPair<kBytes>(blk, 1, off);
+  const __m256i y2 = LoadBlockPair<kBytes>(blk, 2, off), y3 = LoadBlockPair<kBytes>(blk, 3, off);
+  const __m256i t0 = _mm256_unpacklo_epi32(y0, y1), t1 = _mm256_unpackhi_epi32(y0, y1);
+  const __m256i t2 = _mm256_unpacklo_epi32(y2, y3), t3 = _mm256_unpackhi_epi32(y2, y3);
+  r[0] = _mm256_unpacklo_epi64(t0, t2);
+  r[1] = _mm256_unpackhi_epi64(t0, t2);
+  r[2] = _mm256_unpacklo_epi64(t1, t3);
+  r[3] = _mm256_unpackhi_epi64(t1, t3);
+}
+
+// The unsigned codes of 8 consecutive blocks, transposed: c[t] dword k = codes of elements
+// 4t .. 4t + 3 of block k (the layout of TransposeActs8's activations). Q8_0: stored + 128.
+template <DType kT>
+HWY_INLINE void Codes8BlocksT(const uint8_t* blk, __m256i* c) {
+  using T = Sym32Traits<kT>;
+  if constexpr (kT == DType::kQ8_0) {
+    const __m256i bias = _mm256_set1_epi8(static_cast<char>(0x80));
+    Transpose16x8<T::kBytes>(blk, T::kQs, c);
+    Transpose16x8<T::kBytes>(blk, T::kQs + 16, c + 4);
+    for (int t = 0; t < 8; ++t) c[t] = _mm256_xor_si256(c[t], bias);
+  } else {
+    // qs byte i holds element i (low nibble) and element i + 16 (high nibble).
+    static_assert(kT == DType::kQ4_0 || kT == DType::kQ4_1);
+    const __m256i m = _mm256_set1_epi8(0x0F);
+    __m256i r[4];
+    Transpose16x8<T::kBytes>(blk, T::kQs, r);
+    for (int j = 0; j < 4; ++j) {
+      c[j] = _mm256_and_si256(r[j], m);
+      c[4 + j] = _mm256_and_si256(_mm256_srli_epi16(r[j], 4), m);
+    }
+  }
+}
+
+// init + (lane k: sum over block k of code * activation), xt in TransposeActs8's layout.
+template <DType kT>
+HWY_INLINE __m256i DotCodes8T(const __m256i* c, const int8_t* xt, __m256i init) {
+#if HWY_TARGET == HWY_AVX3_DL
+  __m256i acc2 = _mm256_setzero_si256();
+  for (int t = 0; t < 4; ++t) {
+    asm("%{evex%} vpdpbusd %2, %1, %0" : "+v"(init) : "v"(c[t]), "vm"(LoadI(xt + 32 * t)));
+    asm("%{evex%} vpdpbusd %2, %1, %0"
+        : "+v"(acc2)
+        : "v"(c[4 + t]), "vm"(LoadI(xt + 32 * (4 + t))));
+  }
+  return _mm256_add_epi32(init, acc2);
+#else
+  static_assert(kT != DType::kQ8_0, "Q8_0 codes would saturate pmaddubsw");
+  // int16 lanes: 4 pair sums of at most 2 * 15 * 127 each per chain, no saturation.
+  __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
+  for (int t = 0; t < 4; ++t) {
+    s0 = _mm256_add_epi16(s0, _mm256_maddubs_epi16(c[t], LoadI(xt + 32 * t)));
+    s1 = _mm256_add_epi16(s1, _mm256_maddubs_epi16(c[4 + t], LoadI(xt + 32 * (4 + t))));
+  }
+  return _mm256_add_epi32(init, _mm256_madd_epi16(_mm256_add_epi16(s0, s1), _mm256_set1_epi16(1)));
+#endif
+}
+
+// DotSym32 of one weight row with A activation rows x[a] (xt[a] = TransposeActs8(*x[a])).
+template <DType kT, int A>
+HWY_INLINE void DotSym32Multi(const uint8_t* HWY_RESTRICT row, const QuantActs* const* x,
+                              const int8_t* const* xt, int64_t cols, __m256* out) {
+  using T = Sym32Traits<kT>;
+  const int64_t groups = cols / 32;
+  __m256 acc[A], macc[A];
+  for (int a = 0; a < A; ++a) acc[a] = macc[a] = _mm256_setzero_ps();
+  int64_t b = 0;
+  for (; b + 8 <= groups; b += 8) {
+    const uint8_t* blk = row + b * T::kBytes;
+    PrefetchAhead<8 * T::kBytes>(blk);
+    __m256i c[8];
+    Codes8BlocksT<kT>(blk, c);
+    const __m256 wd = LoadHalves8<T::kBytes, 0>(blk);
+    [[maybe_unused]] __m256 wm;
+    if constexpr (T::kMin) wm = LoadHalves8<T::kBytes, 2>(blk);
+    for (int a = 0; a < A; ++a) {
+      __m256i init = _mm256_setzero_si256();
+      if constexpr (T::kOffShift >= 0) {
+        init = _mm256_sub_epi32(init, _mm256_slli_epi32(LoadI(x[a]->qsum.data() + b), T::kOffShift));
+      }
+      const __m256i isum = DotCodes8T<kT>(c, xt[a] + b * 32, init);
+      const __m256 scale = _mm256_mul_ps(wd, _mm256_loadu_ps(x[a]->d.data() + b));
+      acc[a] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), scale, acc[a]);
+      if constexpr (T::kMin) {
+        macc[a] = _mm256_fmadd_ps(wm, _mm256_loadu_ps(x[a]->s.data() + b), macc[a]);
+      }
+    }
+  }
+  for (int a = 0; a < A; ++a) out[a] = Sym32Finish<kT>(row, *x[a], b, groups, acc[a], macc[a]);
+}
+
+// y[a * y_stride + r] = weight row r . activation row x[a] for r0 <= r < r1 and a < A, rows in
+// groups of 8 from r0 reduced as DotRowsX86 does (the same bits).
+template <DType kT, int A>
+HWY_INLINE void Sym32RowsMulti(const uint8_t* w, size_t row_bytes, const QuantActs* const* x,
+                               const int8_t* const* xt, int64_t cols, int64_t r0, int64_t r1,
+                               float* y, int64_t y_stride) {
+  int64_t r = r0;
+  for (; r + 8 <= r1; r += 8) {
+    __m256 dots[A][8];
+    for (int i = 0; i < 8; ++i) {
+      __m256 o[A];
+      DotSym32Multi<kT, A>(w + static_cast<size_t>(r + i) * row_bytes, x, xt, cols, o);
+      for (int a = 0; a < A; ++a) dots[a][i] = o[a];
+    }
+    for (int a = 0; a < A; ++a) _mm256_storeu_ps(y + a * y_stride + r, Reduce8F(dots[a]));
+  }
+  for (; r < r1; ++r) {
+    __m256 o[A];
+    DotSym32Multi<kT, A>(w + static_cast<size_t>(r) * row_bytes, x, xt, cols, o);
+    for (int a = 0; a < A; ++a) y[a * y_stride + r] = HSumF32(o[a]);
+  }
+}
+
+// Sym32RowsMulti for `rows` (1 .. kMaxMultiRows) activation rows of a HasMultiRows dtype.
+template <DType kT>
+void MultiRowsOf(int rows, const uint8_t* w, size_t row_bytes, const QuantActs* const* x,
+                 const int8_t* const* xt, int64_t cols, int64_t r0, int64_t r1, float* y,
+                 int64_t y_stride) {
+  static_assert(kMaxMultiRows == 4);
+  switch (rows) {
+    case 1:
+      return Sym32RowsMulti<kT, 1>(w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
+    case 2:
+      return Sym32RowsMulti<kT, 2>(w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
+    case 3:
+      return Sym32RowsMulti<kT, 3>(w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
+    default:
+      return Sym32RowsMulti<kT, 4>(w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
+  }
+}
+
+inline void MultiRowsX86(DType dtype, int rows, const uint8_t* w, size_t row_bytes,
+                         const QuantActs* const* x, const int8_t* const* xt, int64_t cols,
+                         int64_t r0, int64_t r1, float* y, int64_t y_stride) {
+  switch (dtype) {
+#if HWY_TARGET == HWY_AVX3_DL
+    case DType::kQ8_0:
+      return MultiRowsOf<DType::kQ8_0>(rows, w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
+#endif
+    case DType::kQ4_0:
+      return MultiRowsOf<DType::kQ4_0>(rows, w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
+    case DType::kQ4_1:
+      return MultiRowsOf<DType::kQ4_1>(rows, w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
+    default:
+      MAMBA_CHECK(false, "MultiRowsX86: no multi-row kernel for %s", DTypeName(dtype).data());
+  }
+}
+
+}  // namespace x86
+#endif  // MAMBA_QUANT_X86
+
+}  // namespace HWY_NAMESPACE
+}  // namespace kernels_internal
+}  // namespace mamba
+HWY_AFTER_NAMESPACE();
+
+#endif  // per-target include guard
