@@ -429,7 +429,7 @@ bool HasFusedX86(DType dtype) {
 }
 
 // y[r] for r in [r0, r1) = weight row r . activation row xq (one row) by the fused decode kernel
-// of `dtype` (HasFusedX86); xt = TransposeActs8(xq) for Q4_0/Q4_1.
+// of `dtype` (HasFusedX86); xt = TransposeActs8(xq) for Q4_0/Q4_1 (null otherwise).
 void FusedRowsX86(DType dtype, const uint8_t* w0, size_t row_bytes, const QuantActs& xq,
                   const int8_t* xt, int64_t cols, int64_t r0, int64_t r1, float* y) {
   auto run = [&](const auto& dot) { x86::DotRowsX86(dot, w0, row_bytes, r0, r1, y); };
@@ -493,7 +493,8 @@ void QuantMatMulSimd(const WeightMatrix& w, const QuantActs& xq, int64_t n, floa
     // n > 1: up to kMaxMultiRows activation rows per pass over a weight row where the dtype has
     // multi-row kernels (the same bits as one row at a time).
     const bool multi = n > 1 && x86::HasMultiRows(w.dtype);
-    const bool transposed = w.dtype == DType::kQ4_0 || w.dtype == DType::kQ4_1 || multi;
+    const bool transposed =
+        w.dtype == DType::kQ4_0 || w.dtype == DType::kQ4_1 || (multi && w.dtype == DType::kQ8_0);
     std::vector<QuantActs> rows(n > 1 ? static_cast<size_t>(n) : 0);
     for (int64_t i = 0; i < static_cast<int64_t>(rows.size()); ++i) {
       rows[static_cast<size_t>(i)] = ActsRow(xq, i, n, cols);
@@ -509,7 +510,7 @@ void QuantMatMulSimd(const WeightMatrix& w, const QuantActs& xq, int64_t n, floa
     }
     for (size_t i = 0; i < act_ptrs.size(); ++i) {
       act_ptrs[i] = &act(static_cast<int64_t>(i));
-      xt_ptrs[i] = xt[i].data();
+      xt_ptrs[i] = transposed ? xt[i].data() : nullptr;
     }
     // DotRowsX86 reduces rows in groups of 8 from where it starts: chunk and block boundaries at
     // multiples of 8 (and a grain that does not depend on n) keep the groups, hence the bits,

@@ -32,11 +32,11 @@ namespace x86 {
 // Activation rows per pass over a weight row.
 constexpr int kMaxMultiRows = 4;
 
-// Q4_0 and Q4_1 everywhere (codes <= 15: pmaddubsw cannot saturate); Q8_0 with VNNI only (its
-// unsigned codes reach 255, which pmaddubsw pair sums would saturate).
+// Q4_0, Q4_1, Q4_K and Q5_K everywhere (codes <= 31: pmaddubsw cannot saturate); Q8_0 with VNNI
+// only (its unsigned codes reach 255, which pmaddubsw pair sums would saturate).
 constexpr bool HasMultiRows(DType dtype) {
-  return dtype == DType::kQ4_0 || dtype == DType::kQ4_1 ||
-         (dtype == DType::kQ8_0 && HWY_TARGET == HWY_AVX3_DL);
+  return dtype == DType::kQ4_0 || dtype == DType::kQ4_1 || dtype == DType::kQ4_K ||
+         dtype == DType::kQ5_K || (dtype == DType::kQ8_0 && HWY_TARGET == HWY_AVX3_DL);
 }
 
 // The 16 bytes at byte offset `off` of blocks k and k + 4 as one vector (low half: block k).
@@ -128,7 +128,8 @@ HWY_INLINE void DotSym32Multi(const uint8_t* HWY_RESTRICT row, const QuantActs* 
     for (int a = 0; a < A; ++a) {
       __m256i init = _mm256_setzero_si256();
       if constexpr (T::kOffShift >= 0) {
-        init = _mm256_sub_epi32(init, _mm256_slli_epi32(LoadI(x[a]->qsum.data() + b), T::kOffShift));
+        init =
+            _mm256_sub_epi32(init, _mm256_slli_epi32(LoadI(x[a]->qsum.data() + b), T::kOffShift));
       }
       const __m256i isum = DotCodes8T<kT>(c, xt[a] + b * 32, init);
       const __m256 scale = _mm256_mul_ps(wd, _mm256_loadu_ps(x[a]->d.data() + b));
@@ -141,30 +142,66 @@ HWY_INLINE void DotSym32Multi(const uint8_t* HWY_RESTRICT row, const QuantActs* 
   for (int a = 0; a < A; ++a) out[a] = Sym32Finish<kT>(row, *x[a], b, groups, acc[a], macc[a]);
 }
 
-// y[a * y_stride + r] = weight row r . activation row x[a] for r0 <= r < r1 and a < A, rows in
-// groups of 8 from r0 reduced as DotRowsX86 does (the same bits).
-template <DType kT, int A>
-HWY_INLINE void Sym32RowsMulti(const uint8_t* w, size_t row_bytes, const QuantActs* const* x,
-                               const int8_t* const* xt, int64_t cols, int64_t r0, int64_t r1,
-                               float* y, int64_t y_stride) {
+// DotQ4K5K of one weight row with A activation rows x[a]: each superblock is unpacked once.
+template <bool kQ5, int A>
+HWY_INLINE void DotQ4K5KMulti(const uint8_t* HWY_RESTRICT row, const QuantActs* const* x,
+                              int64_t cols, __m256* out) {
+  constexpr size_t kBytes = kQ5 ? sizeof(quant::BlockQ5_K) : sizeof(quant::BlockQ4_K);
+  const int64_t groups = cols / quant::kQK_K;
+  __m256 acc[A];
+  __m128 macc[A];
+  for (int a = 0; a < A; ++a) {
+    acc[a] = _mm256_setzero_ps();
+    macc[a] = _mm_setzero_ps();
+  }
+  for (int64_t b = 0; b < groups; ++b) {
+    const uint8_t* blk = row + b * kBytes;
+    PrefetchAhead<kBytes>(blk);
+    Q4KUnpacked u;
+    UnpackQ4K5K<kQ5>(blk, &u);
+    for (int a = 0; a < A; ++a) AccumulateQ4K5K(u, *x[a], b, &acc[a], &macc[a]);
+  }
+  for (int a = 0; a < A; ++a) out[a] = FinishQ4K5K(acc[a], macc[a]);
+}
+
+// y[a * y_stride + r] = weight row r . activation row a for r0 <= r < r1 and a < A, where
+// dot(row, out) writes the A dot vectors of one weight row; rows in groups of 8 from r0 reduced
+// as DotRowsX86 does (the same bits).
+template <int A, class Dot>
+HWY_INLINE void RowsMulti(const Dot& dot, const uint8_t* w, size_t row_bytes, int64_t r0,
+                          int64_t r1, float* y, int64_t y_stride) {
   int64_t r = r0;
   for (; r + 8 <= r1; r += 8) {
     __m256 dots[A][8];
     for (int i = 0; i < 8; ++i) {
       __m256 o[A];
-      DotSym32Multi<kT, A>(w + static_cast<size_t>(r + i) * row_bytes, x, xt, cols, o);
+      dot(w + static_cast<size_t>(r + i) * row_bytes, o);
       for (int a = 0; a < A; ++a) dots[a][i] = o[a];
     }
     for (int a = 0; a < A; ++a) _mm256_storeu_ps(y + a * y_stride + r, Reduce8F(dots[a]));
   }
   for (; r < r1; ++r) {
     __m256 o[A];
-    DotSym32Multi<kT, A>(w + static_cast<size_t>(r) * row_bytes, x, xt, cols, o);
+    dot(w + static_cast<size_t>(r) * row_bytes, o);
     for (int a = 0; a < A; ++a) y[a * y_stride + r] = HSumF32(o[a]);
   }
 }
 
-// Sym32RowsMulti for `rows` (1 .. kMaxMultiRows) activation rows of a HasMultiRows dtype.
+template <DType kT, int A>
+HWY_INLINE void RowsMultiOf(const uint8_t* w, size_t row_bytes, const QuantActs* const* x,
+                            const int8_t* const* xt, int64_t cols, int64_t r0, int64_t r1, float* y,
+                            int64_t y_stride) {
+  if constexpr (kT == DType::kQ4_K || kT == DType::kQ5_K) {
+    RowsMulti<A>(
+        [&](const uint8_t* p, __m256* o) { DotQ4K5KMulti<kT == DType::kQ5_K, A>(p, x, cols, o); },
+        w, row_bytes, r0, r1, y, y_stride);
+  } else {
+    RowsMulti<A>([&](const uint8_t* p, __m256* o) { DotSym32Multi<kT, A>(p, x, xt, cols, o); }, w,
+                 row_bytes, r0, r1, y, y_stride);
+  }
+}
+
+// RowsMultiOf for `rows` (1 .. kMaxMultiRows) activation rows of a HasMultiRows dtype.
 template <DType kT>
 void MultiRowsOf(int rows, const uint8_t* w, size_t row_bytes, const QuantActs* const* x,
                  const int8_t* const* xt, int64_t cols, int64_t r0, int64_t r1, float* y,
@@ -172,13 +209,13 @@ void MultiRowsOf(int rows, const uint8_t* w, size_t row_bytes, const QuantActs* 
   static_assert(kMaxMultiRows == 4);
   switch (rows) {
     case 1:
-      return Sym32RowsMulti<kT, 1>(w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
+      return RowsMultiOf<kT, 1>(w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
     case 2:
-      return Sym32RowsMulti<kT, 2>(w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
+      return RowsMultiOf<kT, 2>(w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
     case 3:
-      return Sym32RowsMulti<kT, 3>(w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
+      return RowsMultiOf<kT, 3>(w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
     default:
-      return Sym32RowsMulti<kT, 4>(w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
+      return RowsMultiOf<kT, 4>(w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
   }
 }
 
@@ -194,6 +231,10 @@ inline void MultiRowsX86(DType dtype, int rows, const uint8_t* w, size_t row_byt
       return MultiRowsOf<DType::kQ4_0>(rows, w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
     case DType::kQ4_1:
       return MultiRowsOf<DType::kQ4_1>(rows, w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
+    case DType::kQ4_K:
+      return MultiRowsOf<DType::kQ4_K>(rows, w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
+    case DType::kQ5_K:
+      return MultiRowsOf<DType::kQ5_K>(rows, w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
     default:
       MAMBA_CHECK(false, "MultiRowsX86: no multi-row kernel for %s", DTypeName(dtype).data());
   }
