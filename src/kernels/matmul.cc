@@ -222,6 +222,10 @@ constexpr auto MakeTileTable(std::integer_sequence<int, NXs...>) {
       MakeTileRow<WT, NXs + 1>(std::make_integer_sequence<int, kTileW>())...};
 }
 
+// Row ranges per thread for decode (n <= kRowsBatchMax), claimed dynamically: decode is
+// memory-bound and threads do not get equal bandwidth, so equal halves leave the faster one idle.
+constexpr int kDecodeRangesPerThread = 4;
+
 // Rows per parallel chunk: a multiple of `unit`, at least kMinMacsPerChunk multiply-adds.
 inline int64_t RowGrain(int64_t cols, int64_t n, int64_t unit) {
   const int64_t macs_per_row = std::max<int64_t>(1, cols * n);
@@ -241,15 +245,18 @@ void MatMulT(const WeightMatrix& w, const float* x, int64_t x_stride, int64_t n,
         MakeRowsBatchTable<WT, 2>(std::make_integer_sequence<int, kRowsPairMax>());
     const bool pairs =
         n > 1 && n <= kRowsPairMax && n * cols * int64_t{sizeof(float)} > kRowsPairMinInputBytes;
-    ParallelForOrInline(pool, w.rows, RowGrain(cols, n, kDecodeW), [&](int64_t r0, int64_t r1) {
-      int64_t r = r0;
-      if (pairs) {
-        const int64_t even = (r1 - r0) / 2 * 2;
-        kPairs[n - 1](x, x_stride, wd + r * cols, even, cols, y + r, y_stride);
-        r += even;
-      }
-      if (r < r1) kBatch[n - 1](x, x_stride, wd + r * cols, r1 - r, cols, y + r, y_stride);
-    });
+    ParallelForOrInline(
+        pool, w.rows, RowGrain(cols, n, kDecodeW),
+        [&](int64_t r0, int64_t r1) {
+          int64_t r = r0;
+          if (pairs) {
+            const int64_t even = (r1 - r0) / 2 * 2;
+            kPairs[n - 1](x, x_stride, wd + r * cols, even, cols, y + r, y_stride);
+            r += even;
+          }
+          if (r < r1) kBatch[n - 1](x, x_stride, wd + r * cols, r1 - r, cols, y + r, y_stride);
+        },
+        kDecodeRangesPerThread);
     return;
   }
   static constexpr auto kTable = MakeTileTable<WT>(std::make_integer_sequence<int, kTileX>());

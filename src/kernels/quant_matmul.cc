@@ -473,6 +473,9 @@ void FusedRowsX86(DType dtype, const uint8_t* w0, size_t row_bytes, const QuantA
 // Weight rows per block when several activation rows share them: the block stays in L2 while
 // every activation row passes over it, so the weights come from memory once.
 constexpr size_t kFusedBlockBytes = size_t{64} << 10;
+// Row ranges per thread, claimed dynamically: decode is memory-bound and threads do not get
+// equal bandwidth, so equal halves leave the faster thread waiting.
+constexpr int kRangesPerThread = 4;
 #endif
 
 void QuantMatMulSimd(const WeightMatrix& w, const QuantActs& xq, int64_t n, float* y,
@@ -519,24 +522,27 @@ void QuantMatMulSimd(const WeightMatrix& w, const QuantActs& xq, int64_t n, floa
         std::max<int64_t>(8, static_cast<int64_t>(kFusedBlockBytes / row_bytes) / 8 * 8);
     const int64_t fused_grain =
         (std::max<int64_t>(8, 32768 / std::max<int64_t>(1, cols)) + 7) / 8 * 8;
-    ParallelForOrInline(pool, w.rows, fused_grain, [&](int64_t r0, int64_t r1) {
-      for (int64_t b0 = r0; b0 < r1; b0 += block) {
-        const int64_t b1 = std::min(r1, b0 + block);
-        if (multi) {
-          for (int64_t i = 0; i < n; i += x86::kMaxMultiRows) {
-            const int a = static_cast<int>(std::min<int64_t>(x86::kMaxMultiRows, n - i));
-            x86::MultiRowsX86(w.dtype, a, w0, row_bytes, act_ptrs.data() + i, xt_ptrs.data() + i,
-                              cols, b0, b1, y + i * y_stride, y_stride);
+    ParallelForOrInline(
+        pool, w.rows, fused_grain,
+        [&](int64_t r0, int64_t r1) {
+          for (int64_t b0 = r0; b0 < r1; b0 += block) {
+            const int64_t b1 = std::min(r1, b0 + block);
+            if (multi) {
+              for (int64_t i = 0; i < n; i += x86::kMaxMultiRows) {
+                const int a = static_cast<int>(std::min<int64_t>(x86::kMaxMultiRows, n - i));
+                x86::MultiRowsX86(w.dtype, a, w0, row_bytes, act_ptrs.data() + i,
+                                  xt_ptrs.data() + i, cols, b0, b1, y + i * y_stride, y_stride);
+              }
+              continue;
+            }
+            for (int64_t i = 0; i < n; ++i) {
+              FusedRowsX86(w.dtype, w0, row_bytes, act(i),
+                           transposed ? xt[static_cast<size_t>(i)].data() : nullptr, cols, b0, b1,
+                           y + i * y_stride);
+            }
           }
-          continue;
-        }
-        for (int64_t i = 0; i < n; ++i) {
-          FusedRowsX86(w.dtype, w0, row_bytes, act(i),
-                       transposed ? xt[static_cast<size_t>(i)].data() : nullptr, cols, b0, b1,
-                       y + i * y_stride);
-        }
-      }
-    });
+        },
+        kRangesPerThread);
     return;
   }
 #else

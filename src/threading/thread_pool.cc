@@ -43,11 +43,15 @@ ThreadPool::~ThreadPool() {
 }
 
 void ThreadPool::ParallelFor(int64_t n, int64_t grain,
-                             const std::function<void(int64_t, int64_t)>& fn) {
+                             const std::function<void(int64_t, int64_t)>& fn,
+                             int ranges_per_thread) {
   if (n <= 0) return;
   grain = std::max<int64_t>(1, grain);
   const int64_t units = (n + grain - 1) / grain;
-  const int64_t chunk_units = (units + num_threads_ - 1) / num_threads_;
+  // At most 65535 ranges (16-bit counters).
+  const int64_t max_ranges =
+      std::min<int64_t>(65535, int64_t{num_threads_} * std::max(1, ranges_per_thread));
+  const int64_t chunk_units = (units + max_ranges - 1) / max_ranges;
   const int64_t chunk = chunk_units * grain;
   if (num_threads_ == 1 || chunk >= n) {
     fn(0, n);

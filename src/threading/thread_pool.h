@@ -31,11 +31,14 @@ class ThreadPool {
 
   int num_threads() const { return num_threads_; }
 
-  // Splits [0, n) into at most num_threads() contiguous ranges, each a multiple of `grain`
-  // (except the last), runs fn(begin, end) on each, and returns when all are done. The split
-  // depends only on (n, grain, num_threads()); which thread runs a range does not (ranges are
-  // claimed dynamically, the caller included, so a descheduled worker delays nothing).
-  void ParallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+  // Splits [0, n) into at most num_threads() * ranges_per_thread contiguous ranges, each a
+  // multiple of `grain` (except the last), runs fn(begin, end) on each, and returns when all are
+  // done. The split depends only on (n, grain, num_threads(), ranges_per_thread); which thread
+  // runs a range does not (ranges are claimed dynamically in order, the caller included, so a
+  // descheduled worker delays nothing, and with ranges_per_thread > 1 a thread that runs faster,
+  // e.g. gets more memory bandwidth, takes more of the ranges).
+  void ParallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn,
+                   int ranges_per_thread = 1);
 
   // Default thread count: the number of physical cores (hardware threads / SMT siblings).
   static int DefaultThreadCount();
@@ -56,12 +59,12 @@ class ThreadPool {
   const std::function<void(int64_t, int64_t)>* job_ = nullptr;
   int64_t job_n_ = 0;
   int64_t job_chunk_ = 0;
-  std::atomic<bool> stop_{false};  // read by workers outside the lock
+  std::atomic<bool> stop_{false};               // read by workers outside the lock
   alignas(64) std::atomic<uint32_t> epoch_{0};  // bumped once per ParallelFor (and at shutdown)
   // The current job's range counter: epoch (bits 32-63) | ranges (16-31) | next unclaimed (0-15).
   alignas(64) std::atomic<uint64_t> claim_{0};
   alignas(64) std::atomic<int64_t> done_{0};  // ranges of the current job finished
-  alignas(64) std::atomic<int> sleepers_{0};    // workers blocked (or about to) on wake_cv_
+  alignas(64) std::atomic<int> sleepers_{0};  // workers blocked (or about to) on wake_cv_
   std::atomic<bool> busy_{false};
   std::mutex mu_;  // guards only the blocking path of AwaitJob
   std::condition_variable wake_cv_;
@@ -69,12 +72,13 @@ class ThreadPool {
 
 // Runs fn over [0, n) on `pool`, or inline when pool is null.
 inline void ParallelForOrInline(ThreadPool* pool, int64_t n, int64_t grain,
-                                const std::function<void(int64_t, int64_t)>& fn) {
+                                const std::function<void(int64_t, int64_t)>& fn,
+                                int ranges_per_thread = 1) {
   if (pool == nullptr || pool->num_threads() == 1 || n <= grain) {
     if (n > 0) fn(0, n);
     return;
   }
-  pool->ParallelFor(n, grain, fn);
+  pool->ParallelFor(n, grain, fn, ranges_per_thread);
 }
 
 }  // namespace mamba

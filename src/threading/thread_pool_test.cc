@@ -3,8 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -57,6 +59,32 @@ TEST(ThreadPoolTest, DeterministicSplit) {
     for (auto& b : begins) b = -1;
     pool.ParallelFor(100, 5, [&](int64_t b, int64_t e) { begins[b / 25] = b; });
     for (int k = 0; k < 4; ++k) EXPECT_EQ(begins[k].load(), 25 * k);
+  }
+}
+
+// ranges_per_thread: 2 threads x 4 ranges of 100 rows in grains of 8 -> ranges of 16 rows
+// (13 grains over 8 ranges, rounded up to 2 grains), the last one short, all covered once.
+TEST(ThreadPoolTest, RangesPerThreadSplit) {
+  ThreadPool pool(2);
+  for (int rep = 0; rep < 50; ++rep) {
+    std::mutex mu;
+    std::vector<std::pair<int64_t, int64_t>> ranges;
+    std::vector<int> hits(100, 0);
+    pool.ParallelFor(
+        100, 8,
+        [&](int64_t b, int64_t e) {
+          std::lock_guard<std::mutex> lock(mu);
+          ranges.emplace_back(b, e);
+          for (int64_t i = b; i < e; ++i) ++hits[static_cast<size_t>(i)];
+        },
+        4);
+    std::sort(ranges.begin(), ranges.end());
+    ASSERT_EQ(ranges.size(), 7u);
+    for (size_t k = 0; k < ranges.size(); ++k) {
+      EXPECT_EQ(ranges[k].first, 16 * static_cast<int64_t>(k));
+      EXPECT_EQ(ranges[k].second, std::min<int64_t>(100, 16 * static_cast<int64_t>(k + 1)));
+    }
+    for (int h : hits) ASSERT_EQ(h, 1);
   }
 }
 
