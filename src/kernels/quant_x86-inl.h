@@ -489,66 +489,79 @@ HWY_INLINE void DotQ4K5K(const uint8_t* HWY_RESTRICT row0, size_t row_bytes, con
   for (int r = 0; r < NR; ++r) out[r] = FinishQ4K5K(accs[r], maccs[r]);
 }
 
+// One Q6_K superblock unpacked in registers: the unsigned 6-bit codes of its 256 elements (32 per
+// vector, in activation order), its 16 int8 scales (sc8) and d.
+struct Q6KUnpacked {
+  __m256i codes[8];
+  __m128i sc8;
+  float d;
+};
+
+HWY_INLINE void UnpackQ6K(const uint8_t* HWY_RESTRICT blk, Q6KUnpacked* u) {
+  const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x30);
+  for (int h = 0; h < 2; ++h) {
+    const __m256i l0 = LoadI(blk + 64 * h), l1 = LoadI(blk + 64 * h + 32);
+    const __m256i qh = LoadI(blk + 128 + 32 * h);
+    u->codes[4 * h + 0] =
+        _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m2));
+    u->codes[4 * h + 1] =
+        _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m2));
+    u->codes[4 * h + 2] =
+        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(qh, m2));
+    u->codes[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                          _mm256_and_si256(_mm256_srli_epi16(qh, 2), m2));
+  }
+  u->sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 192));
+  uint16_t dbits;
+  std::memcpy(&dbits, blk + 208, 2);
+  u->d = HalfToF32(dbits);
+}
+
+// Superblock b of an unpacked Q6_K row times activation row 0 of x, into acc.
+HWY_INLINE void AccumulateQ6K(const Q6KUnpacked& u, const QuantActs& x, int64_t b, __m256* acc) {
+  const int8_t* HWY_RESTRICT xb = x.q8.data() + b * quant::kQK_K;
+  __m256i v[8];
+  for (int t = 0; t < 8; ++t) v[t] = DotU8S8(u.codes[t], LoadI(xb + 32 * t));
+  // v[t]'s low half belongs to sub-block 2t, its high half to 2t + 1; lanes are at most
+  // 4 * 63 * 127 (fit int16). packs(v[2u], v[2u + 1]) holds sub-blocks [4u, 4u + 2 | 4u + 1,
+  // 4u + 3] (4 words each): pmaddwd with those scales (int8 placed in the high byte of a word,
+  // then shifted down with sign) sums pairs of weighted sub-block lanes.
+  const __m256i scb = _mm256_broadcastsi128_si256(u.sc8);
+  __m256i isum = _mm256_setzero_si256();
+  for (int k = 0; k < 4; ++k) {
+    const char a = static_cast<char>(4 * k), c = static_cast<char>(4 * k + 2);
+    const char a1 = static_cast<char>(4 * k + 1), c1 = static_cast<char>(4 * k + 3);
+    const __m256i ctl =
+        _mm256_setr_epi8(-1, a, -1, a, -1, a, -1, a, -1, c, -1, c, -1, c, -1, c, -1, a1, -1, a1, -1,
+                         a1, -1, a1, -1, c1, -1, c1, -1, c1, -1, c1);
+    const __m256i sc16 = _mm256_srai_epi16(_mm256_shuffle_epi8(scb, ctl), 8);
+    isum =
+        _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_packs_epi32(v[2 * k], v[2 * k + 1]), sc16));
+  }
+  // sum_j sc_j bsum_j: packs orders the 16 sums [0-3, 8-11 | 4-7, 12-15]; the scales likewise.
+  const int32_t* bs = x.bsum.data() + b * 16;
+  const __m256i bs16 = _mm256_packs_epi32(LoadI(bs), LoadI(bs + 8));
+  const __m256i scw = _mm256_permute4x64_epi64(_mm256_cvtepi8_epi16(u.sc8), 0xD8);
+  const __m256i off = _mm256_madd_epi16(scw, bs16);
+  isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(off, 5));
+  *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(u.d * x.d[b]), *acc);
+}
+
 // n == 1 dot of one Q6_K row with activation row 0.
 // NR consecutive rows at once (as DotQ4K5K; measured no faster for Q6_K, which runs NR = 1).
 template <int NR>
 HWY_INLINE void DotQ6KX86(const uint8_t* HWY_RESTRICT row0, size_t row_bytes, const QuantActs& x,
                           int64_t cols, __m256* out) {
   const int64_t groups = cols / quant::kQK_K;
-  const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x30);
   __m256 accs[NR];
   for (int r = 0; r < NR; ++r) accs[r] = _mm256_setzero_ps();
   for (int64_t b = 0; b < groups; ++b) {
     for (int r = 0; r < NR; ++r) {
       const uint8_t* blk = row0 + r * row_bytes + b * sizeof(quant::BlockQ6_K);
-      __m256& acc = accs[r];
       PrefetchAhead<sizeof(quant::BlockQ6_K)>(blk);
-      const int8_t* HWY_RESTRICT xb = x.q8.data() + b * quant::kQK_K;
-      uint16_t dbits;
-      std::memcpy(&dbits, blk + 208, 2);
-      __m256i v[8];
-      for (int h = 0; h < 2; ++h) {
-        const __m256i l0 = LoadI(blk + 64 * h), l1 = LoadI(blk + 64 * h + 32);
-        const __m256i qh = LoadI(blk + 128 + 32 * h);
-        const int8_t* xh = xb + 128 * h;
-        const __m256i q0 = _mm256_or_si256(_mm256_and_si256(l0, m4),
-                                           _mm256_and_si256(_mm256_slli_epi16(qh, 4), m2));
-        const __m256i q1 = _mm256_or_si256(_mm256_and_si256(l1, m4),
-                                           _mm256_and_si256(_mm256_slli_epi16(qh, 2), m2));
-        const __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-                                           _mm256_and_si256(qh, m2));
-        const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                                           _mm256_and_si256(_mm256_srli_epi16(qh, 2), m2));
-        v[4 * h + 0] = DotU8S8(q0, LoadI(xh));
-        v[4 * h + 1] = DotU8S8(q1, LoadI(xh + 32));
-        v[4 * h + 2] = DotU8S8(q2, LoadI(xh + 64));
-        v[4 * h + 3] = DotU8S8(q3, LoadI(xh + 96));
-      }
-      // v[t]'s low half belongs to sub-block 2t, its high half to 2t + 1; lanes are at most
-      // 4 * 63 * 127 (fit int16). packs(v[2u], v[2u + 1]) holds sub-blocks [4u, 4u + 2 | 4u + 1,
-      // 4u + 3] (4 words each): pmaddwd with those scales (int8 placed in the high byte of a word,
-      // then shifted down with sign) sums pairs of weighted sub-block lanes.
-      const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 192));
-      const __m256i scb = _mm256_broadcastsi128_si256(sc8);
-      __m256i isum = _mm256_setzero_si256();
-      for (int u = 0; u < 4; ++u) {
-        const char a = static_cast<char>(4 * u), c = static_cast<char>(4 * u + 2);
-        const char a1 = static_cast<char>(4 * u + 1), c1 = static_cast<char>(4 * u + 3);
-        const __m256i ctl =
-            _mm256_setr_epi8(-1, a, -1, a, -1, a, -1, a, -1, c, -1, c, -1, c, -1, c, -1, a1, -1, a1,
-                             -1, a1, -1, a1, -1, c1, -1, c1, -1, c1, -1, c1);
-        const __m256i sc16 = _mm256_srai_epi16(_mm256_shuffle_epi8(scb, ctl), 8);
-        isum = _mm256_add_epi32(
-            isum, _mm256_madd_epi16(_mm256_packs_epi32(v[2 * u], v[2 * u + 1]), sc16));
-      }
-      // sum_j sc_j bsum_j: packs orders the 16 sums [0-3, 8-11 | 4-7, 12-15]; the scales likewise.
-      const int32_t* bs = x.bsum.data() + b * 16;
-      const __m256i bs16 = _mm256_packs_epi32(LoadI(bs), LoadI(bs + 8));
-      const __m256i scw = _mm256_permute4x64_epi64(_mm256_cvtepi8_epi16(sc8), 0xD8);
-      const __m256i off = _mm256_madd_epi16(scw, bs16);
-      isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(off, 5));
-      acc =
-          _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(HalfToF32(dbits) * x.d[b]), acc);
+      Q6KUnpacked u;
+      UnpackQ6K(blk, &u);
+      AccumulateQ6K(u, x, b, &accs[r]);
     }
   }
   for (int r = 0; r < NR; ++r) out[r] = accs[r];

@@ -32,11 +32,12 @@ namespace x86 {
 // Activation rows per pass over a weight row.
 constexpr int kMaxMultiRows = 4;
 
-// Q4_0, Q4_1, Q4_K and Q5_K everywhere (codes <= 31: pmaddubsw cannot saturate); Q8_0 with VNNI
-// only (its unsigned codes reach 255, which pmaddubsw pair sums would saturate).
+// Q4_0, Q4_1, Q4_K, Q5_K and Q6_K everywhere (codes <= 63: pmaddubsw cannot saturate); Q8_0 with
+// VNNI only (its unsigned codes reach 255, which pmaddubsw pair sums would saturate).
 constexpr bool HasMultiRows(DType dtype) {
   return dtype == DType::kQ4_0 || dtype == DType::kQ4_1 || dtype == DType::kQ4_K ||
-         dtype == DType::kQ5_K || (dtype == DType::kQ8_0 && HWY_TARGET == HWY_AVX3_DL);
+         dtype == DType::kQ5_K || dtype == DType::kQ6_K ||
+         (dtype == DType::kQ8_0 && HWY_TARGET == HWY_AVX3_DL);
 }
 
 // The 16 bytes at byte offset `off` of blocks k and k + 4 as one vector (low half: block k).
@@ -164,6 +165,21 @@ HWY_INLINE void DotQ4K5KMulti(const uint8_t* HWY_RESTRICT row, const QuantActs* 
   for (int a = 0; a < A; ++a) out[a] = FinishQ4K5K(acc[a], macc[a]);
 }
 
+// DotQ6KX86 of one weight row with A activation rows x[a]: each superblock is unpacked once.
+template <int A>
+HWY_INLINE void DotQ6KMulti(const uint8_t* HWY_RESTRICT row, const QuantActs* const* x,
+                            int64_t cols, __m256* out) {
+  const int64_t groups = cols / quant::kQK_K;
+  for (int a = 0; a < A; ++a) out[a] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < groups; ++b) {
+    const uint8_t* blk = row + b * sizeof(quant::BlockQ6_K);
+    PrefetchAhead<sizeof(quant::BlockQ6_K)>(blk);
+    Q6KUnpacked u;
+    UnpackQ6K(blk, &u);
+    for (int a = 0; a < A; ++a) AccumulateQ6K(u, *x[a], b, &out[a]);
+  }
+}
+
 // y[a * y_stride + r] = weight row r . activation row a for r0 <= r < r1 and a < A, where
 // dot(row, out) writes the A dot vectors of one weight row; rows in groups of 8 from r0 reduced
 // as DotRowsX86 does (the same bits).
@@ -191,7 +207,10 @@ template <DType kT, int A>
 HWY_INLINE void RowsMultiOf(const uint8_t* w, size_t row_bytes, const QuantActs* const* x,
                             const int8_t* const* xt, int64_t cols, int64_t r0, int64_t r1, float* y,
                             int64_t y_stride) {
-  if constexpr (kT == DType::kQ4_K || kT == DType::kQ5_K) {
+  if constexpr (kT == DType::kQ6_K) {
+    RowsMulti<A>([&](const uint8_t* p, __m256* o) { DotQ6KMulti<A>(p, x, cols, o); }, w, row_bytes,
+                 r0, r1, y, y_stride);
+  } else if constexpr (kT == DType::kQ4_K || kT == DType::kQ5_K) {
     RowsMulti<A>(
         [&](const uint8_t* p, __m256* o) { DotQ4K5KMulti<kT == DType::kQ5_K, A>(p, x, cols, o); },
         w, row_bytes, r0, r1, y, y_stride);
@@ -235,6 +254,8 @@ inline void MultiRowsX86(DType dtype, int rows, const uint8_t* w, size_t row_byt
       return MultiRowsOf<DType::kQ4_K>(rows, w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
     case DType::kQ5_K:
       return MultiRowsOf<DType::kQ5_K>(rows, w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
+    case DType::kQ6_K:
+      return MultiRowsOf<DType::kQ6_K>(rows, w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
     default:
       MAMBA_CHECK(false, "MultiRowsX86: no multi-row kernel for %s", DTypeName(dtype).data());
   }
