@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: MIT
+// The x86 (AVX2 / AVX3 / AVX3_DL) K-quant kernels (Q4_K, Q5_K, Q6_K) used by quant_matmul.cc:
+// each superblock is unpacked in registers once (UnpackQ4K5K, UnpackQ6K) and accumulated into
+// one or more activation rows (AccumulateQ4K5K, AccumulateQ6K), so the decode kernels here and
+// the multi-row kernels of quant_x86_multi-inl.h run the same arithmetic. Highway per-target
+// header: included from quant_matmul.cc after quant_x86-inl.h.
+
+// Per-target include guard (the Highway toggle idiom).
+#if defined(MAMBA_KERNELS_QUANT_X86_KQUANTS_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef MAMBA_KERNELS_QUANT_X86_KQUANTS_INL_H_
+#undef MAMBA_KERNELS_QUANT_X86_KQUANTS_INL_H_
+#else
+#define MAMBA_KERNELS_QUANT_X86_KQUANTS_INL_H_
+#endif
+
+#include <cstdint>
+#include <cstring>
+
+#include "base/dtype.h"
+#include "hwy/highway.h"
+#include "kernels/quant_blocks.h"
+#include "kernels/quant_internal.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace mamba {
+namespace kernels_internal {
+namespace HWY_NAMESPACE {
+
+#ifdef MAMBA_QUANT_X86
+namespace x86 {
+
+// Bits k of each byte of h moved to bit 4 (value 16), other bits clear.
+template <int k>
+HWY_INLINE __m256i BitTo16(__m256i h) {
+  __m256i t = h;
+  if constexpr (k < 4) t = _mm256_slli_epi16(h, 4 - k);
+  if constexpr (k > 4) t = _mm256_srli_epi16(h, k - 4);
+  return _mm256_and_si256(t, _mm256_set1_epi8(16));
+}
+
+// One Q4_K / Q5_K superblock unpacked in registers: the codes (unsigned, with Q5_K's 5th bit)
+// of its 8 sub-blocks of 32, the 6-bit scales as int16 words laid out for HalfSums4Scaled, the
+// mins as words m0..7 and [d, dmin] in F32.
+struct Q4KUnpacked {
+  __m256i codes[8];  // codes[2c] = low nibbles of qs chunk c, codes[2c + 1] = high nibbles
+  __m256i sc_a, sc_b;
+  __m128i m16;
+  __m128 dd;  // lanes 0, 1: d, dmin
+};
+
+template <bool kQ5>
+HWY_INLINE void UnpackQ4K5K(const uint8_t* HWY_RESTRICT blk, Q4KUnpacked* u) {
+  // The 6-bit scales and mins as bytes sc0..7, m0..7 (ggml's kmask unpacking of GetScaleMinK4,
+  // in 32-bit lanes: bytes 4..19 of the block, the last 4 unused); the scales as int16 words
+  // [s(4h) s(4h) s(4h+1) s(4h+1) .. s(4h+3) s(4h+3)] in both 128-bit halves (h = 0, 1: the
+  // last pair-add of HalfSums4Scaled), the mins as words m0..7.
+  const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 4));
+  const __m128i lo6 = _mm_and_si128(
+      _mm_srlv_epi32(_mm_shuffle_epi32(raw, 0x98), _mm_setr_epi32(0, 0, 0, 4)),  // u0 u2 u1 u2>>4
+      _mm_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f));
+  const __m128i hi2 =
+      _mm_and_si128(_mm_srli_epi32(_mm_shuffle_epi32(raw, 0x50), 2),  // u0 u0 u1 u1, >> 6 << 4
+                    _mm_setr_epi32(0, 0x30303030, 0, 0x30303030));
+  const __m128i sm = _mm_or_si128(lo6, hi2);
+  const __m256i sm2 = _mm256_broadcastsi128_si256(sm);
+  u->sc_a = _mm256_shuffle_epi8(
+      sm2, _mm256_setr_epi8(0, -1, 0, -1, 1, -1, 1, -1, 2, -1, 2, -1, 3, -1, 3, -1, 0, -1, 0, -1, 1,
+                            -1, 1, -1, 2, -1, 2, -1, 3, -1, 3, -1));
+  u->sc_b = _mm256_shuffle_epi8(
+      sm2, _mm256_setr_epi8(4, -1, 4, -1, 5, -1, 5, -1, 6, -1, 6, -1, 7, -1, 7, -1, 4, -1, 4, -1, 5,
+                            -1, 5, -1, 6, -1, 6, -1, 7, -1, 7, -1));
+  u->m16 = _mm_shuffle_epi8(
+      sm, _mm_setr_epi8(8, -1, 9, -1, 10, -1, 11, -1, 12, -1, 13, -1, 14, -1, 15, -1));
+  const uint8_t* qs = blk + (kQ5 ? 48 : 16);
+  const __m256i mask = _mm256_set1_epi8(0x0F);
+  [[maybe_unused]] __m256i hb;
+  if constexpr (kQ5) hb = LoadI(blk + 16);
+#define MAMBA_Q4K_CHUNK(c)                                        \
+  {                                                               \
+    const __m256i q = LoadI(qs + 32 * (c));                       \
+    __m256i lo = _mm256_and_si256(q, mask);                       \
+    __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), mask); \
+    if constexpr (kQ5) {                                          \
+      lo = _mm256_or_si256(lo, BitTo16<2 * (c)>(hb));             \
+      hi = _mm256_or_si256(hi, BitTo16<2 * (c) + 1>(hb));         \
+    }                                                             \
+    u->codes[2 * (c)] = lo;                                       \
+    u->codes[2 * (c) + 1] = hi;                                   \
+  }
+  MAMBA_Q4K_CHUNK(0)
+  MAMBA_Q4K_CHUNK(1)
+  MAMBA_Q4K_CHUNK(2)
+  MAMBA_Q4K_CHUNK(3)
+#undef MAMBA_Q4K_CHUNK
+  uint32_t ddbits;
+  std::memcpy(&ddbits, blk, 4);
+  u->dd = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int32_t>(ddbits)));
+}
+
+// Superblock b of an unpacked Q4_K / Q5_K row times activation row 0 of x, into acc (8 lanes
+// whose sum is the scaled dot) and macc (4 lanes of the min term, subtracted at the end).
+HWY_INLINE void AccumulateQ4K5K(const Q4KUnpacked& u, const QuantActs& x, int64_t b, __m256* acc,
+                                __m128* macc) {
+  const int8_t* HWY_RESTRICT xb = x.q8.data() + b * quant::kQK_K;
+  __m256i v[8];
+  for (int i = 0; i < 8; ++i) v[i] = DotU8S8(u.codes[i], LoadI(xb + 32 * i));
+  // Lane sums of 4 products are at most 4 * 31 * 127 < 2^14. The lanes of isum mix the
+  // sub-blocks; their total is sum_j sc_j isum_j.
+  const __m256i isum = _mm256_add_epi32(HalfSums4Scaled(v, u.sc_a), HalfSums4Scaled(v + 4, u.sc_b));
+  // sum_j m_j qsum_j (|qsum| <= 32 * 127 fits int16) in 4 lanes.
+  const int32_t* qsum = x.qsum.data() + b * 8;
+  const __m128i summs = _mm_madd_epi16(
+      u.m16, _mm_packs_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qsum)),
+                             _mm_loadu_si128(reinterpret_cast<const __m128i*>(qsum + 4))));
+  // [d dx, dmin dx].
+  const __m128 dd = _mm_mul_ps(u.dd, _mm_set1_ps(x.d[b]));
+  *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_broadcastss_ps(dd), *acc);
+  *macc = _mm_fmadd_ps(_mm_cvtepi32_ps(summs), _mm_permute_ps(dd, 0x55), *macc);
+}
+
+HWY_INLINE __m256 FinishQ4K5K(__m256 acc, __m128 macc) {
+  return _mm256_sub_ps(acc, _mm256_set_m128(_mm_setzero_ps(), macc));
+}
+
+// n == 1 dot of one Q4_K / Q5_K row with activation row 0.
+// NR consecutive rows (row0, row0 + row_bytes, ...) at once, superblock by superblock: two rows'
+// independent work fills the out-of-order window around each superblock's long dependency chain.
+template <bool kQ5, int NR>
+HWY_INLINE void DotQ4K5K(const uint8_t* HWY_RESTRICT row0, size_t row_bytes, const QuantActs& x,
+                         int64_t cols, __m256* out) {
+  constexpr size_t kBytes = kQ5 ? sizeof(quant::BlockQ5_K) : sizeof(quant::BlockQ4_K);
+  const int64_t groups = cols / quant::kQK_K;
+  __m256 accs[NR];
+  __m128 maccs[NR];
+  for (int r = 0; r < NR; ++r) {
+    accs[r] = _mm256_setzero_ps();
+    maccs[r] = _mm_setzero_ps();
+  }
+  for (int64_t b = 0; b < groups; ++b) {
+    for (int r = 0; r < NR; ++r) {
+      const uint8_t* blk = row0 + r * row_bytes + b * kBytes;
+      PrefetchAhead<kBytes>(blk);
+      Q4KUnpacked u;
+      UnpackQ4K5K<kQ5>(blk, &u);
+      AccumulateQ4K5K(u, x, b, &accs[r], &maccs[r]);
+    }
+  }
+  for (int r = 0; r < NR; ++r) out[r] = FinishQ4K5K(accs[r], maccs[r]);
+}
+
+// One Q6_K superblock unpacked in registers: the unsigned 6-bit codes of its 256 elements (32 per
+// vector, in activation order), its 16 int8 scales (sc8) and d.
+struct Q6KUnpacked {
+  __m256i codes[8];
+  __m128i sc8;
+  float d;
+};
+
+HWY_INLINE void UnpackQ6K(const uint8_t* HWY_RESTRICT blk, Q6KUnpacked* u) {
+  const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x30);
+  for (int h = 0; h < 2; ++h) {
+    const __m256i l0 = LoadI(blk + 64 * h), l1 = LoadI(blk + 64 * h + 32);
+    const __m256i qh = LoadI(blk + 128 + 32 * h);
+    u->codes[4 * h + 0] =
+        _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m2));
+    u->codes[4 * h + 1] =
+        _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m2));
+    u->codes[4 * h + 2] =
+        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(qh, m2));
+    u->codes[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                          _mm256_and_si256(_mm256_srli_epi16(qh, 2), m2));
+  }
+  u->sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 192));
+  uint16_t dbits;
+  std::memcpy(&dbits, blk + 208, 2);
+  u->d = HalfToF32(dbits);
+}
+
+// Superblock b of an unpacked Q6_K row times activation row 0 of x, into acc.
+HWY_INLINE void AccumulateQ6K(const Q6KUnpacked& u, const QuantActs& x, int64_t b, __m256* acc) {
+  const int8_t* HWY_RESTRICT xb = x.q8.data() + b * quant::kQK_K;
+  __m256i v[8];
+  for (int t = 0; t < 8; ++t) v[t] = DotU8S8(u.codes[t], LoadI(xb + 32 * t));
+  // v[t]'s low half belongs to sub-block 2t, its high half to 2t + 1; lanes are at most
+  // 4 * 63 * 127 (fit int16). packs(v[2u], v[2u + 1]) holds sub-blocks [4u, 4u + 2 | 4u + 1,
+  // 4u + 3] (4 words each): pmaddwd with those scales (int8 placed in the high byte of a word,
+  // then shifted down with sign) sums pairs of weighted sub-block lanes.
+  const __m256i scb = _mm256_broadcastsi128_si256(u.sc8);
+  __m256i isum = _mm256_setzero_si256();
+  for (int k = 0; k < 4; ++k) {
+    const char a = static_cast<char>(4 * k), c = static_cast<char>(4 * k + 2);
+    const char a1 = static_cast<char>(4 * k + 1), c1 = static_cast<char>(4 * k + 3);
+    const __m256i ctl =
+        _mm256_setr_epi8(-1, a, -1, a, -1, a, -1, a, -1, c, -1, c, -1, c, -1, c, -1, a1, -1, a1, -1,
+                         a1, -1, a1, -1, c1, -1, c1, -1, c1, -1, c1);
+    const __m256i sc16 = _mm256_srai_epi16(_mm256_shuffle_epi8(scb, ctl), 8);
+    isum =
+        _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_packs_epi32(v[2 * k], v[2 * k + 1]), sc16));
+  }
+  // sum_j sc_j bsum_j: packs orders the 16 sums [0-3, 8-11 | 4-7, 12-15]; the scales likewise.
+  const int32_t* bs = x.bsum.data() + b * 16;
+  const __m256i bs16 = _mm256_packs_epi32(LoadI(bs), LoadI(bs + 8));
+  const __m256i scw = _mm256_permute4x64_epi64(_mm256_cvtepi8_epi16(u.sc8), 0xD8);
+  const __m256i off = _mm256_madd_epi16(scw, bs16);
+  isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(off, 5));
+  *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(u.d * x.d[b]), *acc);
+}
+
+// n == 1 dot of one Q6_K row with activation row 0.
+// NR consecutive rows at once (as DotQ4K5K; measured no faster for Q6_K, which runs NR = 1).
+template <int NR>
+HWY_INLINE void DotQ6KX86(const uint8_t* HWY_RESTRICT row0, size_t row_bytes, const QuantActs& x,
+                          int64_t cols, __m256* out) {
+  const int64_t groups = cols / quant::kQK_K;
+  __m256 accs[NR];
+  for (int r = 0; r < NR; ++r) accs[r] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < groups; ++b) {
+    for (int r = 0; r < NR; ++r) {
+      const uint8_t* blk = row0 + r * row_bytes + b * sizeof(quant::BlockQ6_K);
+      PrefetchAhead<sizeof(quant::BlockQ6_K)>(blk);
+      Q6KUnpacked u;
+      UnpackQ6K(blk, &u);
+      AccumulateQ6K(u, x, b, &accs[r]);
+    }
+  }
+  for (int r = 0; r < NR; ++r) out[r] = accs[r];
+}
+
+}  // namespace x86
+#endif  // MAMBA_QUANT_X86
+
+}  // namespace HWY_NAMESPACE
+}  // namespace kernels_internal
+}  // namespace mamba
+HWY_AFTER_NAMESPACE();
+
+#endif  // per-target include guard
