@@ -11,9 +11,11 @@
 // scaled once in F32 lanes; rows are read in order with a software prefetch ahead. Memory-bound
 // on this project's machines (docs/quantize.md, "Kernels").
 //
-// Prefill and batched decode (n > 1) on those targets run the same fused kernels, one activation
-// row at a time over L2-sized blocks of weight rows: each row's result is then bit-identical to
-// decoding it alone.
+// Prefill and batched decode (n > 1) on those targets sweep L2-sized blocks of weight rows; the
+// multi-row kernels (quant_x86_multi-inl.h: Q8_0 with VNNI, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K) unpack
+// each weight group once for up to 4 activation rows, the other types run the decode kernel one
+// activation row at a time. Either way the integers are exact and the F32 operations per row are
+// the decode kernel's, in its order, so each row's result is bit-identical to decoding it alone.
 //
 // Otherwise (other targets): each weight row is decoded with SIMD to int16
 // "effective integers" (nibbles/bits unpacked, offsets removed, K-quant sub-block scales folded
