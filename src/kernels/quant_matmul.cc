@@ -500,7 +500,8 @@ void QuantMatMulSimd(const WeightMatrix& w, const QuantActs& xq, int64_t n, floa
     // multi-row kernels (the same bits as one row at a time).
     const bool multi = n > 1 && x86::HasMultiRows(w.dtype);
     const bool transposed =
-        w.dtype == DType::kQ4_0 || w.dtype == DType::kQ4_1 || (multi && w.dtype == DType::kQ8_0);
+        w.dtype == DType::kQ4_0 || w.dtype == DType::kQ4_1 ||
+        (multi && (w.dtype == DType::kQ8_0 || w.dtype == DType::kQ5_0 || w.dtype == DType::kQ5_1));
     std::vector<QuantActs> rows(n > 1 ? static_cast<size_t>(n) : 0);
     for (int64_t i = 0; i < static_cast<int64_t>(rows.size()); ++i) {
       rows[static_cast<size_t>(i)] = ActsRow(xq, i, n, cols);

@@ -32,12 +32,12 @@ namespace x86 {
 // Activation rows per pass over a weight row.
 constexpr int kMaxMultiRows = 4;
 
-// Q4_0, Q4_1, Q4_K, Q5_K and Q6_K everywhere (codes <= 63: pmaddubsw cannot saturate); Q8_0 with
-// VNNI only (its unsigned codes reach 255, which pmaddubsw pair sums would saturate).
+// Q4_0, Q4_1, Q5_0, Q5_1 and the K-quants everywhere (codes <= 63: pmaddubsw cannot saturate);
+// Q8_0 with VNNI only (its unsigned codes reach 255, which pmaddubsw pair sums would saturate).
 constexpr bool HasMultiRows(DType dtype) {
-  return dtype == DType::kQ4_0 || dtype == DType::kQ4_1 || dtype == DType::kQ4_K ||
-         dtype == DType::kQ5_K || dtype == DType::kQ6_K ||
-         (dtype == DType::kQ8_0 && HWY_TARGET == HWY_AVX3_DL);
+  return dtype == DType::kQ4_0 || dtype == DType::kQ4_1 || dtype == DType::kQ5_0 ||
+         dtype == DType::kQ5_1 || dtype == DType::kQ4_K || dtype == DType::kQ5_K ||
+         dtype == DType::kQ6_K || (dtype == DType::kQ8_0 && HWY_TARGET == HWY_AVX3_DL);
 }
 
 // The 16 bytes at byte offset `off` of blocks k and k + 4 as one vector (low half: block k).
@@ -73,14 +73,37 @@ HWY_INLINE void Codes8BlocksT(const uint8_t* blk, __m256i* c) {
     Transpose16x8<T::kBytes>(blk, T::kQs + 16, c + 4);
     for (int t = 0; t < 8; ++t) c[t] = _mm256_xor_si256(c[t], bias);
   } else {
-    // qs byte i holds element i (low nibble) and element i + 16 (high nibble).
-    static_assert(kT == DType::kQ4_0 || kT == DType::kQ4_1);
+    // qs byte i holds element i (low nibble) and element i + 16 (high nibble), so byte b of c[t]
+    // is element 4t + b for every t.
     const __m256i m = _mm256_set1_epi8(0x0F);
     __m256i r[4];
     Transpose16x8<T::kBytes>(blk, T::kQs, r);
     for (int j = 0; j < 4; ++j) {
       c[j] = _mm256_and_si256(r[j], m);
       c[4 + j] = _mm256_and_si256(_mm256_srli_epi16(r[j], 4), m);
+    }
+    if constexpr (kT == DType::kQ5_0 || kT == DType::kQ5_1) {
+      // The 5th bits: qh (u32 LE, 4 bytes before qs) bit e is element e's. Lane k of qh = block
+      // k's; for c[t], byte b of lane k takes bit 4t + b: byte t / 2 of the lane copied to all
+      // four bytes, each byte tested against its own bit of nibble t % 2.
+      const __m256i qh = _mm256_i32gather_epi32(
+          reinterpret_cast<const int*>(blk + T::kQs - 4),
+          _mm256_setr_epi32(0, T::kBytes, 2 * T::kBytes, 3 * T::kBytes, 4 * T::kBytes,
+                            5 * T::kBytes, 6 * T::kBytes, 7 * T::kBytes),
+          1);
+      const __m256i sixteen = _mm256_set1_epi8(16);
+      for (int t = 0; t < 8; ++t) {
+        const char byte = static_cast<char>(t / 2);
+        const __m256i spread = _mm256_shuffle_epi8(
+            qh, _mm256_setr_epi8(byte, byte, byte, byte, byte + 4, byte + 4, byte + 4, byte + 4,
+                                 byte + 8, byte + 8, byte + 8, byte + 8, byte + 12, byte + 12,
+                                 byte + 12, byte + 12, byte, byte, byte, byte, byte + 4, byte + 4,
+                                 byte + 4, byte + 4, byte + 8, byte + 8, byte + 8, byte + 8,
+                                 byte + 12, byte + 12, byte + 12, byte + 12));
+        const __m256i bit = _mm256_set1_epi32(static_cast<int32_t>(0x08040201u << (4 * (t % 2))));
+        const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
+        c[t] = _mm256_or_si256(c[t], _mm256_and_si256(set, sixteen));
+      }
     }
   }
 }
@@ -99,13 +122,20 @@ HWY_INLINE __m256i DotCodes8T(const __m256i* c, const int8_t* xt, __m256i init) 
   return _mm256_add_epi32(init, acc2);
 #else
   static_assert(kT != DType::kQ8_0, "Q8_0 codes would saturate pmaddubsw");
-  // int16 lanes: 4 pair sums of at most 2 * 15 * 127 each per chain, no saturation.
+  // int16 lanes: 4 pair sums of at most 2 * 31 * 127 each per chain, no saturation.
   __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
   for (int t = 0; t < 4; ++t) {
     s0 = _mm256_add_epi16(s0, _mm256_maddubs_epi16(c[t], LoadI(xt + 32 * t)));
     s1 = _mm256_add_epi16(s1, _mm256_maddubs_epi16(c[4 + t], LoadI(xt + 32 * (4 + t))));
   }
-  return _mm256_add_epi32(init, _mm256_madd_epi16(_mm256_add_epi16(s0, s1), _mm256_set1_epi16(1)));
+  const __m256i one = _mm256_set1_epi16(1);
+  if constexpr (kT == DType::kQ5_0 || kT == DType::kQ5_1) {
+    // Codes up to 31: each chain reaches 4 * 2 * 31 * 127, two of them would overflow int16.
+    return _mm256_add_epi32(
+        init, _mm256_add_epi32(_mm256_madd_epi16(s0, one), _mm256_madd_epi16(s1, one)));
+  } else {
+    return _mm256_add_epi32(init, _mm256_madd_epi16(_mm256_add_epi16(s0, s1), one));
+  }
 #endif
 }
 
@@ -250,6 +280,10 @@ inline void MultiRowsX86(DType dtype, int rows, const uint8_t* w, size_t row_byt
       return MultiRowsOf<DType::kQ4_0>(rows, w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
     case DType::kQ4_1:
       return MultiRowsOf<DType::kQ4_1>(rows, w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
+    case DType::kQ5_0:
+      return MultiRowsOf<DType::kQ5_0>(rows, w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
+    case DType::kQ5_1:
+      return MultiRowsOf<DType::kQ5_1>(rows, w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
     case DType::kQ4_K:
       return MultiRowsOf<DType::kQ4_K>(rows, w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
     case DType::kQ5_K:
