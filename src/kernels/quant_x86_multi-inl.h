@@ -32,13 +32,8 @@ namespace x86 {
 // Activation rows per pass over a weight row.
 constexpr int kMaxMultiRows = 4;
 
-// Q4_0, Q4_1, Q5_0, Q5_1 and the K-quants everywhere (codes <= 63: pmaddubsw cannot saturate);
-// Q8_0 with VNNI only (its unsigned codes reach 255, which pmaddubsw pair sums would saturate).
-constexpr bool HasMultiRows(DType dtype) {
-  return dtype == DType::kQ4_0 || dtype == DType::kQ4_1 || dtype == DType::kQ5_0 ||
-         dtype == DType::kQ5_1 || dtype == DType::kQ4_K || dtype == DType::kQ5_K ||
-         dtype == DType::kQ6_K || (dtype == DType::kQ8_0 && HWY_TARGET == HWY_AVX3_DL);
-}
+// Every type with an x86 decode kernel has one here. Codes are <= 63 (or, for Q8_0 without VNNI,
+// magnitudes <= 128 against sign-adjusted activations), so pmaddubsw pair sums cannot saturate.
 
 // The 16 bytes at byte offset `off` of blocks k and k + 4 as one vector (low half: block k).
 template <size_t kBytes>
@@ -62,16 +57,26 @@ HWY_INLINE void Transpose16x8(const uint8_t* blk, size_t off, __m256i* r) {
   r[3] = _mm256_unpackhi_epi64(t1, t3);
 }
 
-// The unsigned codes of 8 consecutive blocks, transposed: c[t] dword k = codes of elements
-// 4t .. 4t + 3 of block k (the layout of TransposeActs8's activations). Q8_0: stored + 128.
+// Code vectors per 8-block group: Q8_0 without VNNI keeps the signed codes and their magnitudes.
+template <DType kT>
+constexpr int kCodeVectors = (kT == DType::kQ8_0 && HWY_TARGET != HWY_AVX3_DL) ? 16 : 8;
+
+// The codes of 8 consecutive blocks, transposed: c[t] dword k = codes of elements 4t .. 4t + 3
+// of block k (the layout of TransposeActs8's activations); unsigned (Q8_0 with VNNI: stored +
+// 128), except Q8_0 without VNNI: c[t] the signed codes, c[8 + t] their magnitudes (ggml's sign
+// trick, |code| <= 128 as u8).
 template <DType kT>
 HWY_INLINE void Codes8BlocksT(const uint8_t* blk, __m256i* c) {
   using T = Sym32Traits<kT>;
   if constexpr (kT == DType::kQ8_0) {
-    const __m256i bias = _mm256_set1_epi8(static_cast<char>(0x80));
     Transpose16x8<T::kBytes>(blk, T::kQs, c);
     Transpose16x8<T::kBytes>(blk, T::kQs + 16, c + 4);
+#if HWY_TARGET == HWY_AVX3_DL
+    const __m256i bias = _mm256_set1_epi8(static_cast<char>(0x80));
     for (int t = 0; t < 8; ++t) c[t] = _mm256_xor_si256(c[t], bias);
+#else
+    for (int t = 0; t < 8; ++t) c[8 + t] = _mm256_sign_epi8(c[t], c[t]);
+#endif
   } else {
     // qs byte i holds element i (low nibble) and element i + 16 (high nibble), so byte b of c[t]
     // is element 4t + b for every t.
@@ -121,7 +126,19 @@ HWY_INLINE __m256i DotCodes8T(const __m256i* c, const int8_t* xt, __m256i init) 
   }
   return _mm256_add_epi32(init, acc2);
 #else
-  static_assert(kT != DType::kQ8_0, "Q8_0 codes would saturate pmaddubsw");
+  if constexpr (kT == DType::kQ8_0) {
+    // |w| x sign(x, w): pair sums up to 2 * 128 * 127 fit int16; widened per vector.
+    const __m256i one = _mm256_set1_epi16(1);
+    __m256i acc2 = _mm256_setzero_si256();
+    for (int t = 0; t < 8; t += 2) {
+      const __m256i p0 = _mm256_maddubs_epi16(c[8 + t], _mm256_sign_epi8(LoadI(xt + 32 * t), c[t]));
+      const __m256i p1 =
+          _mm256_maddubs_epi16(c[9 + t], _mm256_sign_epi8(LoadI(xt + 32 * (t + 1)), c[t + 1]));
+      init = _mm256_add_epi32(init, _mm256_madd_epi16(p0, one));
+      acc2 = _mm256_add_epi32(acc2, _mm256_madd_epi16(p1, one));
+    }
+    return _mm256_add_epi32(init, acc2);
+  }
   // int16 lanes: 4 pair sums of at most 2 * 31 * 127 each per chain, no saturation.
   __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
   for (int t = 0; t < 4; ++t) {
@@ -151,7 +168,7 @@ HWY_INLINE void DotSym32Multi(const uint8_t* HWY_RESTRICT row, const QuantActs* 
   for (; b + 8 <= groups; b += 8) {
     const uint8_t* blk = row + b * T::kBytes;
     PrefetchAhead<8 * T::kBytes>(blk);
-    __m256i c[8];
+    __m256i c[kCodeVectors<kT>];
     Codes8BlocksT<kT>(blk, c);
     const __m256 wd = LoadHalves8<T::kBytes, 0>(blk);
     [[maybe_unused]] __m256 wm;
@@ -250,7 +267,7 @@ HWY_INLINE void RowsMultiOf(const uint8_t* w, size_t row_bytes, const QuantActs*
   }
 }
 
-// RowsMultiOf for `rows` (1 .. kMaxMultiRows) activation rows of a HasMultiRows dtype.
+// RowsMultiOf for `rows` (1 .. kMaxMultiRows) activation rows.
 template <DType kT>
 void MultiRowsOf(int rows, const uint8_t* w, size_t row_bytes, const QuantActs* const* x,
                  const int8_t* const* xt, int64_t cols, int64_t r0, int64_t r1, float* y,
@@ -272,10 +289,8 @@ inline void MultiRowsX86(DType dtype, int rows, const uint8_t* w, size_t row_byt
                          const QuantActs* const* x, const int8_t* const* xt, int64_t cols,
                          int64_t r0, int64_t r1, float* y, int64_t y_stride) {
   switch (dtype) {
-#if HWY_TARGET == HWY_AVX3_DL
     case DType::kQ8_0:
       return MultiRowsOf<DType::kQ8_0>(rows, w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
-#endif
     case DType::kQ4_0:
       return MultiRowsOf<DType::kQ4_0>(rows, w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
     case DType::kQ4_1:
