@@ -476,7 +476,7 @@ void FusedRowsX86(DType dtype, const uint8_t* w0, size_t row_bytes, const QuantA
 // every activation row passes over it, so the weights come from memory once.
 constexpr size_t kFusedBlockBytes = size_t{64} << 10;
 // Row ranges per thread, claimed dynamically: decode is memory-bound and threads do not get
-// equal bandwidth, so equal halves leave the faster thread waiting.
+// equal bandwidth (nor equal CPU on a shared host), so equal halves leave the faster one waiting.
 constexpr int kRangesPerThread = 4;
 #endif
 
@@ -534,7 +534,7 @@ void QuantMatMulSimd(const WeightMatrix& w, const QuantActs& xq, int64_t n, floa
             }
           }
         },
-        n == 1 ? kRangesPerThread : 1);
+        kRangesPerThread);
     return;
   }
 #else
