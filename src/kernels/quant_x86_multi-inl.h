@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: MIT
-// x86 multi-row kernels for prefill and batched decode (n > 1) of 32-element block types: each
-// weight group of 8 blocks is unpacked once into transposed unsigned codes (vector t holds codes
-// 4t .. 4t + 3 of block k in int32 lane k) and then multiplied into up to kMaxMultiRows
-// activation rows, whose block sums come out already in lanes (no reduction per row). The F32
-// operations per (weight row, activation row) are DotSym32's, in the same order, and its integers
-// are exact, so every result is bit-identical to decoding that activation row alone.
-// Highway per-target header: included from quant_matmul.cc after quant_x86-inl.h.
+// x86 multi-row kernels for prefill and batched decode (n > 1), one per quantized type: each
+// weight group is unpacked once and multiplied into up to kMaxMultiRows activation rows.
+// - 32-element block types: 8 blocks are unpacked into transposed codes (vector t holds codes
+//   4t .. 4t + 3 of block k in int32 lane k), so each activation row's block sums come out
+//   already in lanes (no reduction per row); the F32 operations are DotSym32's.
+// - K-quants: each superblock is unpacked once (quant_x86_kquants-inl.h) and accumulated per
+//   activation row by the decode kernels' own Accumulate* functions.
+// The integers are exact and the F32 operations per (weight row, activation row) are the decode
+// kernel's, in its order, so every result is bit-identical to decoding that activation row
+// alone. Codes are <= 63 (or, for Q8_0 without VNNI, magnitudes <= 128 against sign-adjusted
+// activations), so pmaddubsw pair sums cannot saturate.
+// Highway per-target header: included from quant_matmul.cc after quant_x86_kquants-inl.h.
 
 // Per-target include guard (the Highway toggle idiom).
 #if defined(MAMBA_KERNELS_QUANT_X86_MULTI_INL_H_) == defined(HWY_TARGET_TOGGLE)
@@ -31,9 +36,6 @@ namespace x86 {
 
 // Activation rows per pass over a weight row.
 constexpr int kMaxMultiRows = 4;
-
-// Every type with an x86 decode kernel has one here. Codes are <= 63 (or, for Q8_0 without VNNI,
-// magnitudes <= 128 against sign-adjusted activations), so pmaddubsw pair sums cannot saturate.
 
 // The 16 bytes at byte offset `off` of blocks k and k + 4 as one vector (low half: block k).
 template <size_t kBytes>
