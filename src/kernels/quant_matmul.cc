@@ -44,6 +44,7 @@
 // clang-format off
 #include "kernels/quant_decode-inl.h"
 #include "kernels/quant_x86-inl.h"
+#include "kernels/quant_x86_acts-inl.h"
 #include "kernels/quant_x86_kquants-inl.h"
 #include "kernels/quant_x86_multi-inl.h"
 // clang-format on

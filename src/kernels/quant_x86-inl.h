@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 // The x86 (AVX2 / AVX3 / AVX3_DL) quantized decode kernels of the 32-element block types (Q8_0,
-// Q4_0, Q4_1, Q5_0, Q5_1), their shared helpers (int8 dot products, block-sum reductions, F16
-// scale loads, prefetch) and the activation quantizer, used by quant_matmul.cc: int8 activations
-// times weight blocks unpacked in registers. Defines MAMBA_QUANT_X86 on those targets (nothing
-// elsewhere). The K-quant kernels are in quant_x86_kquants-inl.h, the multi-row (prefill) kernels
-// in quant_x86_multi-inl.h. Highway per-target header: included from quant_matmul.cc after
-// foreach_target.h, compiled once per target.
+// Q4_0, Q4_1, Q5_0, Q5_1) and their shared helpers (int8 dot products, block-sum reductions, the
+// transposed 8-block codes, F16 scale loads, prefetch), used by quant_matmul.cc: int8
+// activations times weight blocks unpacked in registers. Defines MAMBA_QUANT_X86 on those
+// targets (nothing elsewhere). The activation quantizer is in quant_x86_acts-inl.h, the K-quant
+// kernels in quant_x86_kquants-inl.h, the multi-row (prefill) kernels in quant_x86_multi-inl.h.
+// Highway per-target header: included from quant_matmul.cc after foreach_target.h, compiled
+// once per target.
 
 // Per-target include guard (the Highway toggle idiom).
 #if defined(MAMBA_KERNELS_QUANT_X86_INL_H_) == defined(HWY_TARGET_TOGGLE)
@@ -253,49 +254,128 @@ HWY_INLINE __m256i BlockDot(const uint8_t* blk, const int8_t* xb) {
   }
 }
 
-// Q4_0 / Q4_1, 8 blocks at once without a reduction: the blocks' 16 code bytes are transposed
-// so that int32 lane k of every product vector belongs to block k, and the activations come in
-// the matching order (`xt`: for t < 8, 32 bytes whose dword k is elements 4t .. 4t + 3 of block
-// k). Returns acc + (lane k: sum_j code_j x_j over block k).
-template <size_t kBytes, size_t kQs>
-HWY_INLINE __m256i Nibbles8BlocksT(const uint8_t* blk, const int8_t* xt, __m256i acc) {
-  auto ld2 = [&](int k) {
-    return _mm256_inserti128_si256(
-        _mm256_castsi128_si256(
-            _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + k * kBytes + kQs))),
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + (k + 4) * kBytes + kQs)), 1);
-  };
-  const __m256i y0 = ld2(0), y1 = ld2(1), y2 = ld2(2), y3 = ld2(3);
+// The 16 bytes at byte offset `off` of blocks k and k + 4 as one vector (low half: block k).
+template <size_t kBytes>
+HWY_INLINE __m256i LoadBlockPair(const uint8_t* blk, int k, size_t off) {
+  return _mm256_inserti128_si256(
+      _mm256_castsi128_si256(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + k * kBytes + off))),
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + (k + 4) * kBytes + off)), 1);
+}
+
+// r[j] dword k = dword j of the 16 bytes at `off` in block k (k < 8, j < 4).
+template <size_t kBytes>
+HWY_INLINE void Transpose16x8(const uint8_t* blk, size_t off, __m256i* r) {
+  const __m256i y0 = LoadBlockPair<kBytes>(blk, 0, off), y1 = LoadBlockPair<kBytes>(blk, 1, off);
+  const __m256i y2 = LoadBlockPair<kBytes>(blk, 2, off), y3 = LoadBlockPair<kBytes>(blk, 3, off);
   const __m256i t0 = _mm256_unpacklo_epi32(y0, y1), t1 = _mm256_unpackhi_epi32(y0, y1);
   const __m256i t2 = _mm256_unpacklo_epi32(y2, y3), t3 = _mm256_unpackhi_epi32(y2, y3);
-  const __m256i r[4] = {_mm256_unpacklo_epi64(t0, t2), _mm256_unpackhi_epi64(t0, t2),
-                        _mm256_unpacklo_epi64(t1, t3), _mm256_unpackhi_epi64(t1, t3)};
-  const __m256i m = _mm256_set1_epi8(0x0F);
-  // Two accumulation chains (low and high nibbles), so the dependent multiply-adds of one group
-  // do not serialize.
+  r[0] = _mm256_unpacklo_epi64(t0, t2);
+  r[1] = _mm256_unpackhi_epi64(t0, t2);
+  r[2] = _mm256_unpacklo_epi64(t1, t3);
+  r[3] = _mm256_unpackhi_epi64(t1, t3);
+}
+
+// Code vectors per 8-block group: Q8_0 without VNNI keeps the signed codes and their magnitudes.
+template <DType kT>
+constexpr int kCodeVectors = (kT == DType::kQ8_0 && HWY_TARGET != HWY_AVX3_DL) ? 16 : 8;
+
+// The codes of 8 consecutive blocks, transposed: c[t] dword k = codes of elements 4t .. 4t + 3
+// of block k (the layout of TransposeActs8's activations); unsigned (Q8_0 with VNNI: stored +
+// 128), except Q8_0 without VNNI: c[t] the signed codes, c[8 + t] their magnitudes (ggml's sign
+// trick, |code| <= 128 as u8).
+template <DType kT>
+HWY_INLINE void Codes8BlocksT(const uint8_t* blk, __m256i* c) {
+  using T = Sym32Traits<kT>;
+  if constexpr (kT == DType::kQ8_0) {
+    Transpose16x8<T::kBytes>(blk, T::kQs, c);
+    Transpose16x8<T::kBytes>(blk, T::kQs + 16, c + 4);
+#if HWY_TARGET == HWY_AVX3_DL
+    const __m256i bias = _mm256_set1_epi8(static_cast<char>(0x80));
+    for (int t = 0; t < 8; ++t) c[t] = _mm256_xor_si256(c[t], bias);
+#else
+    for (int t = 0; t < 8; ++t) c[8 + t] = _mm256_sign_epi8(c[t], c[t]);
+#endif
+  } else {
+    // qs byte i holds element i (low nibble) and element i + 16 (high nibble), so byte b of c[t]
+    // is element 4t + b for every t.
+    const __m256i m = _mm256_set1_epi8(0x0F);
+    __m256i r[4];
+    Transpose16x8<T::kBytes>(blk, T::kQs, r);
+    for (int j = 0; j < 4; ++j) {
+      c[j] = _mm256_and_si256(r[j], m);
+      c[4 + j] = _mm256_and_si256(_mm256_srli_epi16(r[j], 4), m);
+    }
+    if constexpr (kT == DType::kQ5_0 || kT == DType::kQ5_1) {
+      // The 5th bits: qh (u32 LE, 4 bytes before qs) bit e is element e's. Lane k of qh = block
+      // k's; for c[t], byte b of lane k takes bit 4t + b: byte t / 2 of the lane copied to all
+      // four bytes, each byte tested against its own bit of nibble t % 2.
+      const __m256i qh = _mm256_i32gather_epi32(
+          reinterpret_cast<const int*>(blk + T::kQs - 4),
+          _mm256_setr_epi32(0, T::kBytes, 2 * T::kBytes, 3 * T::kBytes, 4 * T::kBytes,
+                            5 * T::kBytes, 6 * T::kBytes, 7 * T::kBytes),
+          1);
+      const __m256i sixteen = _mm256_set1_epi8(16);
+      for (int t = 0; t < 8; ++t) {
+        const char byte = static_cast<char>(t / 2);
+        const __m256i spread = _mm256_shuffle_epi8(
+            qh, _mm256_setr_epi8(byte, byte, byte, byte, byte + 4, byte + 4, byte + 4, byte + 4,
+                                 byte + 8, byte + 8, byte + 8, byte + 8, byte + 12, byte + 12,
+                                 byte + 12, byte + 12, byte, byte, byte, byte, byte + 4, byte + 4,
+                                 byte + 4, byte + 4, byte + 8, byte + 8, byte + 8, byte + 8,
+                                 byte + 12, byte + 12, byte + 12, byte + 12));
+        const __m256i bit = _mm256_set1_epi32(static_cast<int32_t>(0x08040201u << (4 * (t % 2))));
+        const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
+        c[t] = _mm256_or_si256(c[t], _mm256_and_si256(set, sixteen));
+      }
+    }
+  }
+}
+
+// init + (lane k: sum over block k of code * activation), xt in TransposeActs8's layout.
+template <DType kT>
+HWY_INLINE __m256i DotCodes8T(const __m256i* c, const int8_t* xt, __m256i init) {
 #if HWY_TARGET == HWY_AVX3_DL
   __m256i acc2 = _mm256_setzero_si256();
-  for (int j = 0; j < 4; ++j) {
-    const __m256i lo = _mm256_and_si256(r[j], m);
-    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(r[j], 4), m);
-    asm("%{evex%} vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(lo), "vm"(LoadI(xt + 32 * j)));
-    asm("%{evex%} vpdpbusd %2, %1, %0" : "+v"(acc2) : "v"(hi), "vm"(LoadI(xt + 32 * (4 + j))));
+  for (int t = 0; t < 4; ++t) {
+    asm("%{evex%} vpdpbusd %2, %1, %0" : "+v"(init) : "v"(c[t]), "vm"(LoadI(xt + 32 * t)));
+    asm("%{evex%} vpdpbusd %2, %1, %0"
+        : "+v"(acc2)
+        : "v"(c[4 + t]), "vm"(LoadI(xt + 32 * (4 + t))));
   }
-  return _mm256_add_epi32(acc, acc2);
+  return _mm256_add_epi32(init, acc2);
 #else
-  // int16 lanes: 4 pair sums of at most 2 * 15 * 127 each per chain, no saturation.
-  __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
-  for (int j = 0; j < 4; ++j) {
-    const __m256i lo = _mm256_and_si256(r[j], m);
-    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(r[j], 4), m);
-    s0 = _mm256_add_epi16(s0, _mm256_maddubs_epi16(lo, LoadI(xt + 32 * j)));
-    s1 = _mm256_add_epi16(s1, _mm256_maddubs_epi16(hi, LoadI(xt + 32 * (4 + j))));
+  if constexpr (kT == DType::kQ8_0) {
+    // |w| x sign(x, w): pair sums up to 2 * 128 * 127 fit int16; widened per vector.
+    const __m256i one = _mm256_set1_epi16(1);
+    __m256i acc2 = _mm256_setzero_si256();
+    for (int t = 0; t < 8; t += 2) {
+      const __m256i p0 = _mm256_maddubs_epi16(c[8 + t], _mm256_sign_epi8(LoadI(xt + 32 * t), c[t]));
+      const __m256i p1 =
+          _mm256_maddubs_epi16(c[9 + t], _mm256_sign_epi8(LoadI(xt + 32 * (t + 1)), c[t + 1]));
+      init = _mm256_add_epi32(init, _mm256_madd_epi16(p0, one));
+      acc2 = _mm256_add_epi32(acc2, _mm256_madd_epi16(p1, one));
+    }
+    return _mm256_add_epi32(init, acc2);
   }
-  return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_add_epi16(s0, s1), _mm256_set1_epi16(1)));
+  // int16 lanes: 4 pair sums of at most 2 * 31 * 127 each per chain, no saturation.
+  __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
+  for (int t = 0; t < 4; ++t) {
+    s0 = _mm256_add_epi16(s0, _mm256_maddubs_epi16(c[t], LoadI(xt + 32 * t)));
+    s1 = _mm256_add_epi16(s1, _mm256_maddubs_epi16(c[4 + t], LoadI(xt + 32 * (4 + t))));
+  }
+  const __m256i one = _mm256_set1_epi16(1);
+  if constexpr (kT == DType::kQ5_0 || kT == DType::kQ5_1) {
+    // Codes up to 31: each chain reaches 4 * 2 * 31 * 127, two of them would overflow int16.
+    return _mm256_add_epi32(
+        init, _mm256_add_epi32(_mm256_madd_epi16(s0, one), _mm256_madd_epi16(s1, one)));
+  } else {
+    return _mm256_add_epi32(init, _mm256_madd_epi16(_mm256_add_epi16(s0, s1), one));
+  }
 #endif
 }
 
-// The activation order Nibbles8BlocksT expects, for the whole 8-block groups of row 0.
+// The activation order Codes8BlocksT / DotCodes8T expect, for the whole 8-block groups of row 0.
 inline void TransposeActs8(const QuantActs& x, int64_t cols, std::vector<int8_t>* xt) {
   const int64_t groups8 = cols / 256;
   xt->resize(static_cast<size_t>(groups8 * 256));
@@ -354,7 +434,9 @@ HWY_INLINE __m256 DotSym32(const uint8_t* HWY_RESTRICT row, const QuantActs& x, 
       if constexpr (T::kOffShift >= 0) {
         init = _mm256_sub_epi32(init, _mm256_slli_epi32(LoadI(xs + b), T::kOffShift));
       }
-      isum = Nibbles8BlocksT<T::kBytes, T::kQs>(blk, xt + b * 32, init);
+      __m256i c[8];
+      Codes8BlocksT<kT>(blk, c);
+      isum = DotCodes8T<kT>(c, xt + b * 32, init);
     } else {
       __m256i v[8];
       for (int i = 0; i < 8; ++i) v[i] = BlockDot<kT>(blk + i * T::kBytes, xq + (b + i) * 32);
@@ -401,113 +483,6 @@ HWY_INLINE void DotRowsX86(const Dot& dot, const uint8_t* w, size_t row_bytes, i
   }
 }
 
-// ---- activation quantization (QuantizeActs with AVX2; identical values) ----
-HWY_INLINE float HMaxF32(__m256 v) {
-  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-  m = _mm_max_ss(m, _mm_movehdup_ps(m));
-  return _mm_cvtss_f32(m);
-}
-
-// 32 int32 lanes (4 vectors) -> int8 and int16 stores, in element order.
-HWY_INLINE void StoreQ32(const __m256i* i32, int8_t* q8, int16_t* q16) {
-  // packs work per 128-bit lane: fix the order with a qword permute.
-  const __m256i w01 = _mm256_permute4x64_epi64(_mm256_packs_epi32(i32[0], i32[1]), 0xD8);
-  const __m256i w23 = _mm256_permute4x64_epi64(_mm256_packs_epi32(i32[2], i32[3]), 0xD8);
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(q16), w01);
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(q16 + 16), w23);
-  const __m256i b = _mm256_permute4x64_epi64(_mm256_packs_epi16(w01, w23), 0xD8);
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(q8), b);
-}
-
-HWY_INLINE int32_t SumQ32(const __m256i* i32) {
-  return HSumI32(
-      _mm256_add_epi32(_mm256_add_epi32(i32[0], i32[1]), _mm256_add_epi32(i32[2], i32[3])));
-}
-
-void QuantizeActsX86(QuantKind kind, const float* x, int64_t x_stride, int64_t n, int64_t cols,
-                     QuantActs* out) {
-  const int64_t g = QuantGroup(kind);
-  const int64_t groups = cols / g;
-  const bool k_kind = kind == QuantKind::kKMin || kind == QuantKind::kKSym;
-  out->q.resize(static_cast<size_t>(n * cols));
-  out->q8.resize(static_cast<size_t>(n * cols));
-  out->d.resize(static_cast<size_t>(n * groups));
-  out->s.resize(kind == QuantKind::kMin32 ? static_cast<size_t>(n * groups) : 0);
-  out->qsum.resize(static_cast<size_t>(n * cols / 32));
-  out->bsum.resize(k_kind ? static_cast<size_t>(n * cols / 16) : 0);
-  const __m256 sign = _mm256_set1_ps(-0.0f);
-  for (int64_t i = 0; i < n; ++i) {
-    for (int64_t b = 0; b < groups; ++b) {
-      const float* xb = x + i * x_stride + b * g;
-      int16_t* q = out->q.data() + i * cols + b * g;
-      int8_t* q8 = out->q8.data() + i * cols + b * g;
-      int32_t* qsum = out->qsum.data() + (i * cols + b * g) / 32;
-      const int64_t gi = i * groups + b;
-      if (!k_kind) {
-        __m256 v[4];
-        __m256 amax = _mm256_setzero_ps();
-        for (int k = 0; k < 4; ++k) {
-          v[k] = _mm256_loadu_ps(xb + 8 * k);
-          amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, v[k]));
-        }
-        const float am = HMaxF32(amax);
-        const float d = am / 127.0f;
-        const float id = am != 0.0f ? 127.0f / am : 0.0f;
-        __m256i iv[4];
-        for (int k = 0; k < 4; ++k)
-          iv[k] = _mm256_cvtps_epi32(_mm256_mul_ps(v[k], _mm256_set1_ps(id)));
-        StoreQ32(iv, q8, q);
-        const int32_t sum = SumQ32(iv);
-        qsum[0] = sum;
-        out->d[gi] = F16ToF32(F32ToF16(d));
-        if (kind == QuantKind::kMin32) out->s[gi] = F16ToF32(F32ToF16(d * static_cast<float>(sum)));
-        continue;
-      }
-      // Q8_K: the signed value of the first element of largest magnitude.
-      __m256 amax = _mm256_setzero_ps();
-      for (int k = 0; k < 32; ++k)
-        amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, _mm256_loadu_ps(xb + 8 * k)));
-      const float am = HMaxF32(amax);
-      int32_t* bsum = out->bsum.data() + (i * cols + b * g) / 16;
-      if (am == 0.0f) {
-        std::fill(q, q + g, int16_t{0});
-        std::fill(q8, q8 + g, int8_t{0});
-        std::fill(bsum, bsum + g / 16, 0);
-        std::fill(qsum, qsum + g / 32, 0);
-        out->d[gi] = 0.0f;
-        continue;
-      }
-      float max = 0.0f;
-      const __m256 amv = _mm256_set1_ps(am);
-      for (int k = 0; k < 32; ++k) {
-        const int m = _mm256_movemask_ps(
-            _mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(xb + 8 * k)), amv, _CMP_EQ_OQ));
-        if (m != 0) {
-          max = xb[8 * k + __builtin_ctz(static_cast<unsigned>(m))];
-          break;
-        }
-      }
-      const float iscale = -127.0f / max;
-      const __m256 isv = _mm256_set1_ps(iscale);
-      const __m256i top = _mm256_set1_epi32(127);
-      for (int c = 0; c < 8; ++c) {
-        __m256i iv[4];
-        for (int k = 0; k < 4; ++k) {
-          iv[k] = _mm256_min_epi32(
-              top, _mm256_cvtps_epi32(_mm256_mul_ps(isv, _mm256_loadu_ps(xb + 32 * c + 8 * k))));
-        }
-        StoreQ32(iv, q8 + 32 * c, q + 32 * c);
-        const int32_t s0 = HSumI32(_mm256_add_epi32(iv[0], iv[1]));
-        const int32_t s1 = HSumI32(_mm256_add_epi32(iv[2], iv[3]));
-        bsum[2 * c] = s0;
-        bsum[2 * c + 1] = s1;
-        qsum[c] = s0 + s1;
-      }
-      out->d[gi] = 1.0f / iscale;
-    }
-  }
-}
 }  // namespace x86
 #endif  // MAMBA_QUANT_X86
 
