@@ -71,8 +71,8 @@ INSTANTIATE_TEST_SUITE_P(Cases, CliGoldenTest,
                            return s;
                          });
 
-// Seed-style flags (-m weights file -c config), a .bin file, and the default models/ folder give
-// the same greedy ids.
+// Seed-style flags (-m weights file -c config), a .bin file, --no-mmap and the default models/
+// folder give the same greedy ids.
 TEST(CliTest, ModelSelectionFlags) {
   const fs::path dir = kModels / "mamba1-tiny";
   const std::string gen = " --prompt-ids 5,6,7 -n 8 --temp 0 --ignore-eos --print-ids --no-stats";
@@ -86,6 +86,10 @@ TEST(CliTest, ModelSelectionFlags) {
       RunCli("-m '" + (dir / "variants/pt_bin/pytorch_model.bin").string() + "'" + gen);
   EXPECT_EQ(by_bin.exit_code, 0) << by_bin.err;
   EXPECT_EQ(by_bin.out, by_dir.out);
+  // --no-mmap reads the same weights into memory.
+  const RunResult by_read = RunCli("-m '" + dir.string() + "' --no-mmap" + gen);
+  EXPECT_EQ(by_read.exit_code, 0) << by_read.err;
+  EXPECT_EQ(by_read.out, by_dir.out);
   // No -m: ./models.
   const fs::path tmp =
       fs::temp_directory_path() / ("mamba_cli_default_" + std::to_string(getpid()));

@@ -277,6 +277,32 @@ TEST(GoldenVariants, F32FilesGiveIdenticalLogits) {
   EXPECT_GE(compared, 2);
 }
 
+// Weights read into anonymous memory (--no-mmap) are the same bytes as the mapped ones, so every
+// file of every case (safetensors, pytorch_model.bin, HF layout; F32/F16/BF16) must give
+// bit-identical logits loaded either way.
+TEST(GoldenVariants, ReadWeightsGiveTheMappedLogits) {
+  ThreadPool pool(2);
+  int compared = 0;
+  for (const GoldenCase& c : testing::DiscoverMamba1Cases()) {
+    SCOPED_TRACE(c.Label());
+    const auto index = testing::ReadJson(c.golden_dir / "index.json");
+    const auto tokens = index["prompts"].back()["tokens"].get<std::vector<int32_t>>();
+    std::vector<float> logits[2];
+    const FileAccess modes[2] = {FileAccess::kMap, FileAccess::kRead};
+    for (int m = 0; m < 2; ++m) {
+      auto model = Model::Load(c.weights.string(), "", modes[m]);
+      ASSERT_TRUE(model.ok()) << model.status().ToString();
+      Session s(**model, &pool);
+      ASSERT_TRUE(s.Prefill(tokens, &logits[m]).ok());
+    }
+    ASSERT_EQ(logits[0].size(), logits[1].size());
+    ASSERT_FALSE(logits[0].empty());
+    EXPECT_EQ(testing::MaxAbsDiff(logits[0].data(), logits[1].data(), logits[0].size()), 0.0);
+    ++compared;
+  }
+  EXPECT_GE(compared, 3);
+}
+
 // The whole forward pass on every SIMD target this binary carries (the kernel tests compare each
 // kernel with its scalar twin; this checks the composition end to end).
 TEST(GoldenAllTargets, EveryCompiledTargetMatchesReference) {

@@ -394,8 +394,8 @@ StatusOr<GgufFile> ReadGguf(std::shared_ptr<MappedFile> file) {
   return g;
 }
 
-StatusOr<GgufFile> LoadGgufFile(const std::string& path) {
-  MAMBA_ASSIGN_OR_RETURN(std::shared_ptr<MappedFile> file, MappedFile::Open(path));
+StatusOr<GgufFile> LoadGgufFile(const std::string& path, FileAccess access) {
+  MAMBA_ASSIGN_OR_RETURN(std::shared_ptr<MappedFile> file, MappedFile::Open(path, access));
   return ReadGguf(std::move(file));
 }
 

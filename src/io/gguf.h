@@ -159,8 +159,8 @@ class GgufFile {
 // type that DType cannot hold is Unimplemented naming the tensor and the type.
 StatusOr<GgufFile> ReadGguf(std::shared_ptr<MappedFile> file);
 
-// Memory-maps `path` and calls ReadGguf.
-StatusOr<GgufFile> LoadGgufFile(const std::string& path);
+// Maps (or reads, see FileAccess) `path` and calls ReadGguf.
+StatusOr<GgufFile> LoadGgufFile(const std::string& path, FileAccess access = FileAccess::kMap);
 
 // Writes a GGUF v3 file: `metadata` in the given order, then tensor infos and data for
 // `tensors` (names as given, ne = shape reversed, each tensor's data padded to `alignment`).

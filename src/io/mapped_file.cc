@@ -6,13 +6,62 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string>
 
 namespace mamba {
 
-StatusOr<std::shared_ptr<MappedFile>> MappedFile::Open(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+namespace {
+
+// Reads the whole of fd (size bytes) into anonymous memory aligned to 2 MiB and asked for as
+// transparent huge pages; returns the mapping (map_size bytes) or an IoError naming path.
+StatusOr<void*> ReadIntoAnonymous(int fd, const std::string& path, size_t size, size_t* map_size) {
+  constexpr size_t kHuge = size_t{2} << 20;
+  // Over-map by one huge page and trim, so the data start is 2 MiB aligned.
+  const size_t len = (size + kHuge - 1) / kHuge * kHuge;
+  void* raw =
+      ::mmap(nullptr, len + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) {
+    return IoError("'" + path + "': cannot allocate " + std::to_string(size) +
+                   " bytes to read it into: " + std::strerror(errno));
+  }
+  const auto raw_addr = reinterpret_cast<uintptr_t>(raw);
+  const uintptr_t base_addr = (raw_addr + kHuge - 1) / kHuge * kHuge;
+  if (base_addr > raw_addr) ::munmap(raw, base_addr - raw_addr);
+  const size_t tail = raw_addr + len + kHuge - (base_addr + len);
+  if (tail > 0) ::munmap(reinterpret_cast<void*>(base_addr + len), tail);
+  auto* base = reinterpret_cast<uint8_t*>(base_addr);
+#ifdef MADV_HUGEPAGE
+  (void)::madvise(base, len, MADV_HUGEPAGE);  // advisory, as for the file mapping
+#endif
+  size_t done = 0;
+  while (done < size) {
+    // At most 1 GiB per call (Linux reads at most ~2 GiB at once).
+    const size_t want = std::min(size - done, size_t{1} << 30);
+    const ssize_t got = ::pread(fd, base + done, want, static_cast<off_t>(done));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) {
+      const std::string why = got < 0 ? std::strerror(errno) : "file shrank while being read";
+      ::munmap(base, len);
+      return IoError("'" + path + "': read failed at byte " + std::to_string(done) + " of " +
+                     std::to_string(size) + ": " + why);
+    }
+    done += static_cast<size_t>(got);
+  }
+  // The copy is as read-only as the mapping it replaces.
+  (void)::mprotect(base, len, PROT_READ);
+  *map_size = len;
+  return static_cast<void*>(base);
+}
+
+}  // namespace
+
+StatusOr<std::shared_ptr<MappedFile>> MappedFile::Open(const std::string& path, FileAccess access) {
+  // O_NONBLOCK: opening a FIFO (not a regular file, refused below) must not wait for a writer;
+  // it changes nothing for the regular files read here.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     const int err = errno;
     if (err == ENOENT) return NotFoundError("'" + path + "': no such file");
@@ -36,6 +85,14 @@ StatusOr<std::shared_ptr<MappedFile>> MappedFile::Open(const std::string& path) 
     file->data_ = reinterpret_cast<const uint8_t*>(file->owned_.data());
     return file;
   }
+  if (access == FileAccess::kRead) {
+    StatusOr<void*> copy = ReadIntoAnonymous(fd, path, file->size_, &file->map_size_);
+    ::close(fd);
+    if (!copy.ok()) return copy.status();
+    file->map_ = *copy;
+    file->data_ = static_cast<const uint8_t*>(file->map_);
+    return file;
+  }
   void* map = ::mmap(nullptr, file->size_, PROT_READ, MAP_PRIVATE, fd, 0);
   const int err = errno;
   ::close(fd);
@@ -48,6 +105,7 @@ StatusOr<std::shared_ptr<MappedFile>> MappedFile::Open(const std::string& path) 
   (void)::madvise(map, file->size_, MADV_HUGEPAGE);
 #endif
   file->map_ = map;
+  file->map_size_ = file->size_;
   file->data_ = static_cast<const uint8_t*>(map);
   return file;
 }
@@ -66,7 +124,7 @@ std::shared_ptr<MappedFile> MappedFile::FromBytes(std::string name, const void* 
 }
 
 MappedFile::~MappedFile() {
-  if (map_ != nullptr) ::munmap(map_, size_);
+  if (map_ != nullptr) ::munmap(map_, map_size_);
 }
 
 }  // namespace mamba

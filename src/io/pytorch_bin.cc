@@ -133,8 +133,8 @@ StatusOr<TensorSet> ReadPytorchBin(std::shared_ptr<MappedFile> file) {
   return set;
 }
 
-StatusOr<TensorSet> LoadPytorchBinFile(const std::string& path) {
-  MAMBA_ASSIGN_OR_RETURN(std::shared_ptr<MappedFile> file, MappedFile::Open(path));
+StatusOr<TensorSet> LoadPytorchBinFile(const std::string& path, FileAccess access) {
+  MAMBA_ASSIGN_OR_RETURN(std::shared_ptr<MappedFile> file, MappedFile::Open(path, access));
   return ReadPytorchBin(std::move(file));
 }
 

@@ -24,7 +24,8 @@ namespace mamba {
 // its element size (Unimplemented; torch aligns entries to 64 bytes).
 StatusOr<TensorSet> ReadPytorchBin(std::shared_ptr<MappedFile> file);
 
-// Memory-maps `path` and calls ReadPytorchBin.
-StatusOr<TensorSet> LoadPytorchBinFile(const std::string& path);
+// Maps (or reads, see FileAccess) `path` and calls ReadPytorchBin.
+StatusOr<TensorSet> LoadPytorchBinFile(const std::string& path,
+                                       FileAccess access = FileAccess::kMap);
 
 }  // namespace mamba

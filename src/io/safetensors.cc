@@ -281,8 +281,8 @@ StatusOr<TensorSet> ReadSafetensors(std::shared_ptr<MappedFile> file) {
   return set;
 }
 
-StatusOr<TensorSet> LoadSafetensorsFile(const std::string& path) {
-  MAMBA_ASSIGN_OR_RETURN(std::shared_ptr<MappedFile> file, MappedFile::Open(path));
+StatusOr<TensorSet> LoadSafetensorsFile(const std::string& path, FileAccess access) {
+  MAMBA_ASSIGN_OR_RETURN(std::shared_ptr<MappedFile> file, MappedFile::Open(path, access));
   return ReadSafetensors(std::move(file));
 }
 

@@ -28,8 +28,9 @@ inline constexpr uint64_t kMaxSafetensorsHeaderBytes = 100ull << 20;
 // The `__metadata__` entry, if present, must be an object mapping strings to strings.
 StatusOr<TensorSet> ReadSafetensors(std::shared_ptr<MappedFile> file);
 
-// Memory-maps `path` and calls ReadSafetensors.
-StatusOr<TensorSet> LoadSafetensorsFile(const std::string& path);
+// Maps (or reads, see FileAccess) `path` and calls ReadSafetensors.
+StatusOr<TensorSet> LoadSafetensorsFile(const std::string& path,
+                                        FileAccess access = FileAccess::kMap);
 
 // Writes `tensors` to `path` as a safetensors file with `__metadata__ {"format": "pt"}`, the
 // header space-padded so the data starts 8-byte aligned. Tensor data is laid out without gaps,

@@ -49,7 +49,7 @@ std::string DirectoryOf(const std::string& path) {
 
 }  // namespace
 
-StatusOr<TensorSet> LoadShardedSafetensors(const std::string& index_json_path) {
+StatusOr<TensorSet> LoadShardedSafetensors(const std::string& index_json_path, FileAccess access) {
   const std::string& index_name = index_json_path;
   MAMBA_ASSIGN_OR_RETURN(std::shared_ptr<MappedFile> index_file, MappedFile::Open(index_json_path));
   const char* text = reinterpret_cast<const char*>(index_file->data());
@@ -86,7 +86,7 @@ StatusOr<TensorSet> LoadShardedSafetensors(const std::string& index_json_path) {
   std::map<std::string, TensorSet> shards;
   for (const auto& [shard, count] : shard_counts) {
     const std::string shard_path = dir + "/" + shard;
-    StatusOr<TensorSet> loaded = LoadSafetensorsFile(shard_path);
+    StatusOr<TensorSet> loaded = LoadSafetensorsFile(shard_path, access);
     if (!loaded.ok()) {
       return loaded.status().WithPrefix(index_name + ": shard '" + shard + "'");
     }

@@ -17,6 +17,7 @@ namespace mamba {
 // absolute path or contains a `..` component; a shard fails to load; a tensor listed in the
 // weight_map is missing from its shard; or a shard holds a tensor the weight_map does not assign
 // to it.
-StatusOr<TensorSet> LoadShardedSafetensors(const std::string& index_json_path);
+StatusOr<TensorSet> LoadShardedSafetensors(const std::string& index_json_path,
+                                           FileAccess access = FileAccess::kMap);
 
 }  // namespace mamba

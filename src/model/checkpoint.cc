@@ -22,11 +22,11 @@ bool EndsWith(const std::string& s, const std::string& suffix) {
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-StatusOr<TensorSet> LoadWeights(const std::string& path) {
-  if (EndsWith(path, ".safetensors.index.json")) return LoadShardedSafetensors(path);
-  if (EndsWith(path, ".safetensors")) return LoadSafetensorsFile(path);
+StatusOr<TensorSet> LoadWeights(const std::string& path, FileAccess access) {
+  if (EndsWith(path, ".safetensors.index.json")) return LoadShardedSafetensors(path, access);
+  if (EndsWith(path, ".safetensors")) return LoadSafetensorsFile(path, access);
   if (EndsWith(path, ".bin") || EndsWith(path, ".pt") || EndsWith(path, ".pth")) {
-    return LoadPytorchBinFile(path);
+    return LoadPytorchBinFile(path, access);
   }
   return InvalidArgumentError("'" + path +
                               "': unrecognised weights file (expected .safetensors, "
@@ -35,7 +35,8 @@ StatusOr<TensorSet> LoadWeights(const std::string& path) {
 
 }  // namespace
 
-StatusOr<Checkpoint> OpenCheckpoint(const std::string& path, const std::string& config_path) {
+StatusOr<Checkpoint> OpenCheckpoint(const std::string& path, const std::string& config_path,
+                                    FileAccess access) {
   std::error_code ec;
   Checkpoint ck;
   const fs::file_status st = fs::status(path, ec);
@@ -77,7 +78,7 @@ StatusOr<Checkpoint> OpenCheckpoint(const std::string& path, const std::string& 
     if (ck.dir.empty()) ck.dir = ".";
   }
   if (EndsWith(ck.weights_path, ".gguf")) {
-    MAMBA_ASSIGN_OR_RETURN(GgufFile gguf, LoadGgufFile(ck.weights_path));
+    MAMBA_ASSIGN_OR_RETURN(GgufFile gguf, LoadGgufFile(ck.weights_path, access));
     auto shared = std::make_shared<const GgufFile>(std::move(gguf));
     MAMBA_ASSIGN_OR_RETURN(ck.config, GgufModelConfig(*shared));
     MAMBA_ASSIGN_OR_RETURN(ck.tensors, GgufModelTensors(*shared));
@@ -89,7 +90,7 @@ StatusOr<Checkpoint> OpenCheckpoint(const std::string& path, const std::string& 
     return NotFoundError("'" + ck.config_path + "': config file not found (pass -c CONFIG)");
   }
   MAMBA_ASSIGN_OR_RETURN(ck.config, LoadModelConfig(ck.config_path));
-  MAMBA_ASSIGN_OR_RETURN(ck.tensors, LoadWeights(ck.weights_path));
+  MAMBA_ASSIGN_OR_RETURN(ck.tensors, LoadWeights(ck.weights_path, access));
   return ck;
 }
 

@@ -28,6 +28,8 @@ struct Checkpoint {
 // model.safetensors.index.json (+ shards) or pytorch_model.bin, or else exactly one *.gguf file;
 // or one of those files directly. `config_path`: overrides the config location (default:
 // config.json next to the weights); a GGUF file carries its own config and ignores it.
-StatusOr<Checkpoint> OpenCheckpoint(const std::string& path, const std::string& config_path = "");
+// `access`: how the weights files get into memory (see FileAccess).
+StatusOr<Checkpoint> OpenCheckpoint(const std::string& path, const std::string& config_path = "",
+                                    FileAccess access = FileAccess::kMap);
 
 }  // namespace mamba

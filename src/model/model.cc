@@ -20,9 +20,9 @@ enum : int { kHidden = 16, kNormed, kFinal };
 }  // namespace
 
 StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path,
-                                             const std::string& config_path) {
+                                             const std::string& config_path, FileAccess access) {
   std::unique_ptr<Model> m(new Model());
-  MAMBA_ASSIGN_OR_RETURN(m->checkpoint_, OpenCheckpoint(path, config_path));
+  MAMBA_ASSIGN_OR_RETURN(m->checkpoint_, OpenCheckpoint(path, config_path, access));
   const ModelConfig& c = m->checkpoint_.config;
   MAMBA_ASSIGN_OR_RETURN(m->arch_, GetArchOps(c.arch));
   const WeightBinder wb(m->checkpoint_.tensors, m->checkpoint_.weights_path);

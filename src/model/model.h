@@ -28,7 +28,8 @@ class Model {
  public:
   // Opens the checkpoint at `path` (see OpenCheckpoint) and binds and validates every weight.
   static StatusOr<std::unique_ptr<Model>> Load(const std::string& path,
-                                               const std::string& config_path = "");
+                                               const std::string& config_path = "",
+                                               FileAccess access = FileAccess::kMap);
 
   const ModelConfig& config() const { return checkpoint_.config; }
   const Checkpoint& checkpoint() const { return checkpoint_; }

@@ -49,6 +49,7 @@ struct Options {
   std::string synthetic_dir;
   size_t bw_buffer_mb = 1024;
   std::string kernels = "auto";  // --kernels
+  int mmap = 1;                  // -mmp: 1 = map the weights, 0 = read them (FileAccess::kRead)
 };
 
 // One model to benchmark: where it is and how to name it.
@@ -186,7 +187,10 @@ int Run(const Options& o) {
 
   // Machine limits: measured right before and right after the tests of each (model, threads)
   // pair, the larger value kept (other tenants of a shared host change them over time).
-  if (md) std::fprintf(stderr, "kernels: %s\n", KernelTargetName());
+  if (md) {
+    std::fprintf(stderr, "kernels: %s, weights %s\n", KernelTargetName(),
+                 o.mmap ? "mapped (mmap)" : "read into anonymous huge pages (--mmap 0)");
+  }
 
   std::vector<Result> results;
   std::mt19937 rng(42);
@@ -206,7 +210,7 @@ int Run(const Options& o) {
     }
     ResetPeakRss();  // count this model only
     const auto t_load = Clock::now();
-    auto loaded = Model::Load(spec.path);
+    auto loaded = Model::Load(spec.path, "", o.mmap ? FileAccess::kMap : FileAccess::kRead);
     if (!loaded.ok()) return Fail(loaded.status().ToString());
     const double load_s = Since(t_load);
     std::unique_ptr<Model> model = std::move(loaded).value();
@@ -374,6 +378,7 @@ int Run(const Options& o) {
                      {"bandwidth_weights_gbps", r.bw_weights_gbps},
                      {"fma_peak_gflops", r.fma_gflops},
                      {"gflop_per_prefill_token", r.model_gflop_per_token},
+                     {"mmap", o.mmap != 0},
                      {"load_s", r.load_s},
                      {"peak_rss_bytes", r.peak_rss}});
     }
@@ -423,6 +428,10 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("-o,--output", o.output, "md (default) or json");
   app.add_option("--bw-buffer-mb", o.bw_buffer_mb, "bandwidth probe buffer in MiB (default 1024)");
+  app.add_option("--mmap,--mmp", o.mmap,
+                 "1 (default): map the weights; 0: read them into anonymous huge pages "
+                 "(as --no-mmap in the other tools)")
+      ->check(CLI::Range(0, 1));
   app.add_option(
       "--kernels", o.kernels,
       "SIMD target to run: auto (default, the CPU's best) or one of avx3, avx2, sse4, "

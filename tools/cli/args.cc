@@ -83,6 +83,9 @@ ParseOutcome ParseArgs(int argc, char** argv, CliOptions& o, int& exit_code, std
                                ".safetensors.index.json, pytorch_model.bin)")
                     ->capture_default_str();
   app.add_option("-c,--config", o.config_path, "config.json (default: next to the weights)");
+  app.add_flag("--no-mmap", o.no_mmap,
+               "read the weights into memory instead of mapping them (slower load; decode then "
+               "streams huge pages whatever state the page cache is in)");
   auto* hf_opt = app.add_option("--hf", o.hf_repo,
                                 "Hugging Face repo ORG/NAME: download it into the HF cache (or "
                                 "reuse it) and run it, e.g. state-spaces/mamba-130m-hf");

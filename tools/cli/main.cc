@@ -83,7 +83,8 @@ int Load(CliOptions& o, bool need_tokenizer, Runtime& rt) {
     return Fail("no model at '" + o.model_path + "': " + kGetAModel);
   }
   const auto t0 = Clock::now();
-  auto loaded = Model::Load(o.model_path, o.config_path);
+  auto loaded =
+      Model::Load(o.model_path, o.config_path, o.no_mmap ? FileAccess::kRead : FileAccess::kMap);
   if (!loaded.ok()) {
     std::string msg = loaded.status().ToString();
     if (!o.model_path_given && loaded.status().code() == StatusCode::kNotFound) {

@@ -34,6 +34,8 @@ int main(int argc, char** argv) {
                  "file of base log-probs: written, or read with --kl-divergence");
   app.add_flag("--kl-divergence", opts.kl_compare, "compare against --kl-divergence-base");
   app.add_option("-t,--threads", threads, "threads")->capture_default_str();
+  bool no_mmap = false;
+  app.add_flag("--no-mmap", no_mmap, "read the weights into memory instead of mapping them");
   CLI11_PARSE(app, argc, argv);
 
   auto fail = [](const mamba::Status& s) {
@@ -48,7 +50,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "mamba-perplexity: -f TEXT is required\n");
     return 2;
   }
-  auto model = mamba::Model::Load(model_path);
+  auto model = mamba::Model::Load(model_path, "",
+                                  no_mmap ? mamba::FileAccess::kRead : mamba::FileAccess::kMap);
   if (!model.ok()) return fail(model.status());
   std::vector<int32_t> tokens;
   if (!opts.kl_compare) {

@@ -16,8 +16,8 @@
 
 #include "api.h"
 #include "http_transport.h"
-#include "model_chat_template.h"
 #include "model/model.h"
+#include "model_chat_template.h"
 #include "server/batch_scheduler.h"
 #include "threading/thread_pool.h"
 #include "tokenizer/gguf_vocab.h"
@@ -41,6 +41,10 @@ int Run(int argc, char** argv) {
   size_t max_body = 1 << 20;
   app.add_option("-m,--model", model_path, "model directory or weights file (default: models)");
   app.add_option("-c,--config", config_path, "config.json (default: the model folder's)");
+  bool no_mmap = false;
+  app.add_flag("--no-mmap", no_mmap,
+               "read the weights into memory instead of mapping them (slower load; decode then "
+               "streams huge pages whatever state the page cache is in)");
   app.add_option("--tokenizer", tokenizer_path, "tokenizer.json (default: the model folder's)");
   app.add_option("--host", host, "address to listen on (default 127.0.0.1)");
   app.add_option("--port", port, "port (default 8080; 0 = any free port)")
@@ -74,7 +78,8 @@ int Run(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  auto loaded = Model::Load(model_path, config_path);
+  auto loaded =
+      Model::Load(model_path, config_path, no_mmap ? FileAccess::kRead : FileAccess::kMap);
   if (!loaded.ok()) return Fail(loaded.status().ToString());
   std::unique_ptr<Model> model = std::move(loaded).value();
   const std::string dir = model->checkpoint().dir;
