@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -99,6 +100,42 @@ double MeasureFmaPeak(ThreadPool& pool, int reps) {
     best = std::max(best, flops / Seconds(t0, Clock::now()) / 1e9);
   }
   return best;
+}
+
+double HugePageFraction(const ByteRanges& ranges) {
+  std::ifstream f("/proc/self/smaps");
+  if (!f) return -1;
+  // Each mapping: a header "start-end perms offset dev inode [path]", then "Key: N kB" lines.
+  int64_t rss_kb = 0, huge_kb = 0;
+  bool in_range = false, saw_pmd_field = false;
+  std::string line;
+  while (std::getline(f, line)) {
+    const size_t dash = line.find('-');
+    const size_t colon = line.find(':');
+    if (dash != std::string::npos && (colon == std::string::npos || dash < colon) &&
+        std::isxdigit(static_cast<unsigned char>(line[0]))) {
+      const uintptr_t lo = std::stoull(line.substr(0, dash), nullptr, 16);
+      const uintptr_t hi = std::stoull(line.substr(dash + 1), nullptr, 16);
+      in_range = false;
+      for (const auto& [p, n] : ranges) {
+        const auto a = reinterpret_cast<uintptr_t>(p);
+        if (n > 0 && a < hi && a + n > lo) in_range = true;
+      }
+      continue;
+    }
+    if (!in_range || colon == std::string::npos) continue;
+    const std::string key = line.substr(0, colon);
+    if (key != "Rss" && key != "AnonHugePages" && key != "FilePmdMapped") continue;
+    const int64_t kb = std::stoll(line.substr(colon + 1));
+    if (key == "Rss") {
+      rss_kb += kb;
+    } else {
+      huge_kb += kb;
+      if (key == "FilePmdMapped") saw_pmd_field = true;
+    }
+  }
+  if (rss_kb == 0 || !saw_pmd_field) return -1;
+  return static_cast<double>(huge_kb) / static_cast<double>(rss_kb);
 }
 
 bool ResetPeakRss() {

@@ -33,6 +33,12 @@ double Median(std::vector<double> v);
 // Best of `reps` runs of the FMA loop on every pool thread at once: GFLOP/s.
 double MeasureFmaPeak(ThreadPool& pool, int reps);
 
+// Of the resident bytes of the mappings that hold `ranges`, the fraction mapped by 2 MiB pages
+// (/proc/self/smaps: FilePmdMapped for file mappings, AnonHugePages for anonymous memory); -1
+// where the kernel does not tell. Below 1 the weights stream slower than they could: see
+// docs/PERFORMANCE.md, "Page cache".
+double HugePageFraction(const ByteRanges& ranges);
+
 // Resets the kernel's peak-RSS mark (VmHWM) to the current RSS; false when unsupported.
 bool ResetPeakRss();
 // Peak resident set size in bytes since the last ResetPeakRss (VmHWM; getrusage as fallback).

@@ -64,13 +64,14 @@ struct Result {
   int threads = 0, n_prompt = 0, n_gen = 0;
   std::vector<double> tps;  // tokens/s per repetition
   double mean = 0, stddev = 0;
-  double limit_tps = 0;        // decode: bandwidth limit; prefill: FMA-peak limit
-  double fraction = 0;         // mean / limit_tps
-  double bw_gbps = 0;          // the bandwidth limit used (decode)
-  double bw_median_gbps = 0;   // median of every bandwidth probe pass of the block
-  double bw_anon_gbps = 0;     // streaming read of an anonymous buffer
-  double bw_weights_gbps = 0;  // streaming read of the model's mapped weights
-  double fma_gflops = 0;       // FMA peak (prefill)
+  double limit_tps = 0;            // decode: bandwidth limit; prefill: FMA-peak limit
+  double fraction = 0;             // mean / limit_tps
+  double bw_gbps = 0;              // the bandwidth limit used (decode)
+  double bw_median_gbps = 0;       // median of every bandwidth probe pass of the block
+  double bw_anon_gbps = 0;         // streaming read of an anonymous buffer
+  double bw_weights_gbps = 0;      // streaming read of the model's mapped weights
+  double huge_page_fraction = -1;  // of the weights' resident bytes, in 2 MiB pages (-1: unknown)
+  double fma_gflops = 0;           // FMA peak (prefill)
   double model_gflop_per_token = 0;
   size_t file_bytes = 0, bytes_per_token = 0;
   double load_s = 0;
@@ -227,12 +228,14 @@ int Run(const Options& o) {
     const ByteRanges ranges = WeightRanges(*model);
 
     int64_t rss = 0;
+    double huge_fraction = -1;  // measured after the first probe has touched every weight page
     for (size_t ti = 0; ti < threads.size(); ++ti) {
       ThreadPool pool(threads[ti]);
       std::vector<double> bw_samples;  // every probe pass, both buffers, before and after
       double bw_anon = MeasureAnonReadBandwidth(o.bw_buffer_mb << 20, pool, 5, &bw_samples);
       double fma = MeasureFmaPeak(pool, 3);
       double bw_w = MeasureReadBandwidth(ranges, pool, 5, &bw_samples);
+      if (ti == 0) huge_fraction = HugePageFraction(ranges);
       ResetPeakRss();  // the probe buffer is gone; the touched weights stay counted
       const size_t first = results.size();
       Session session(*model, &pool);
@@ -318,7 +321,10 @@ int Run(const Options& o) {
       }
     }
     for (Result& r : results) {
-      if (r.model == spec.name && r.dtype == dtype && r.peak_rss == 0) r.peak_rss = rss;
+      if (r.model == spec.name && r.dtype == dtype && r.peak_rss == 0) {
+        r.peak_rss = rss;
+        r.huge_page_fraction = huge_fraction;
+      }
     }
     if (md) {
       std::fprintf(
@@ -327,6 +333,12 @@ int Run(const Options& o) {
           "the file)\n",
           spec.name.c_str(), dtype.c_str(), HumanBytes(file_bytes).c_str(), HumanBytes(bpt).c_str(),
           load_s, HumanBytes(rss).c_str(), 100.0 * rss / file_bytes);
+      if (huge_fraction >= 0) {
+        std::fprintf(stderr, "  weights in 2 MiB pages: %.0f %%%s\n", 100.0 * huge_fraction,
+                     huge_fraction < 0.95 ? " (decode streams small pages slower: see "
+                                            "docs/PERFORMANCE.md, 'Page cache', or use --mmap 0)"
+                                          : "");
+      }
     }
     model.reset();
     if (!tmp_dir.empty()) std::filesystem::remove_all(spec.path, ec);
@@ -376,6 +388,7 @@ int Run(const Options& o) {
                      {"bandwidth_median_gbps", r.bw_median_gbps},
                      {"bandwidth_anon_gbps", r.bw_anon_gbps},
                      {"bandwidth_weights_gbps", r.bw_weights_gbps},
+                     {"weights_in_huge_pages", r.huge_page_fraction},
                      {"fma_peak_gflops", r.fma_gflops},
                      {"gflop_per_prefill_token", r.model_gflop_per_token},
                      {"mmap", o.mmap != 0},
