@@ -145,6 +145,14 @@ constexpr int64_t kBatchPrefetchBytes = 4096;
 // (server, 130m F32) the 4-row interleaved Tile<> streamed ~10 GB/s. One accumulator per output
 // summed in the same order as Tile<> keeps decode bit-identical to prefill, and a sequence's
 // logits independent of how many others share its batch.
+// That one accumulator is one chain of dependent FMAs (4 cycles each on Zen 4 and recent Intel),
+// so a single row consumes at most one vector of weights per FMA latency: 64 bytes of F32 or
+// 32 bytes of F16/BF16 per chain step with AVX-512, enough for DRAM, but 16 bytes of F16 with
+// AVX2, which measured 15-18 GB/s on cache-resident weights and 14-19 GB/s from DRAM (Zen 4,
+// --kernels avx2). Decode there runs NR rows per pass (DecodeRowsPerPass): NR independent chains,
+// each row's arithmetic unchanged, with the software prefetch the extra streams need: F16/BF16
+// on AVX2 33 GB/s cache-resident and 22-27 GB/s from DRAM. (With AVX-512, 2 rows measured slower
+// from DRAM, 22-24 vs 25-27 GB/s, and F32 on AVX2 too, 21-22 vs 26-27.)
 template <int NX, int NR, typename WT>
 HWY_NOINLINE void RowsBatch(const float* HWY_RESTRICT x, int64_t x_stride, const WT* HWY_RESTRICT w,
                             int64_t nrows, int64_t cols, float* HWY_RESTRICT y, int64_t y_stride) {
@@ -152,7 +160,7 @@ HWY_NOINLINE void RowsBatch(const float* HWY_RESTRICT x, int64_t x_stride, const
                static_cast<long long>(nrows), NR);
   // NR * kBatchPrefetchBytes: the same time ahead whatever the rows per pass (with two rows and
   // only 4 KiB ahead: 65-80 GFLOP/s instead of 85-100).
-  constexpr int64_t kAhead = NX > 1 ? NR * kBatchPrefetchBytes : 0;
+  constexpr int64_t kAhead = (NX > 1 || NR > 1) ? NR * kBatchPrefetchBytes : 0;
   for (int64_t r = 0; r < nrows; r += NR) {
     TileBody<NX, NR, WT, kAhead>(x, x_stride, w + r * cols, cols, y + r, y_stride);
   }
@@ -180,6 +188,17 @@ constexpr int kRowsPairMax = 8;
 template <typename WT, int NR, int... NXs>
 constexpr auto MakeRowsBatchTable(std::integer_sequence<int, NXs...>) {
   return std::array<RowsBatchFn, sizeof...(NXs)>{&RowsBatchErased<NXs + 1, NR, WT>...};
+}
+
+// Weight rows per pass for single-row decode: enough independent FMA chains that they consume
+// at least 32 bytes of weights per FMA latency (see RowsBatch): 1 for F32 with AVX2 or wider and
+// for F16/BF16 with AVX-512, 2 for F16/BF16 with AVX2 (and F32 with 4 lanes), 4 for F16/BF16
+// with 4 lanes (SSE4, NEON).
+template <typename WT>
+int DecodeRowsPerPass() {
+  const hn::ScalableTag<float> df;
+  const size_t bytes_per_step = hn::Lanes(df) * sizeof(WT);
+  return bytes_per_step >= 32 ? 1 : bytes_per_step >= 16 ? 2 : 4;
 }
 
 using TileFn = void (*)(const float*, int64_t, const void*, int64_t, float*, int64_t);
@@ -243,16 +262,24 @@ void MatMulT(const WeightMatrix& w, const float* x, int64_t x_stride, int64_t n,
         MakeRowsBatchTable<WT, 1>(std::make_integer_sequence<int, kRowsBatchMax>());
     static constexpr auto kPairs =
         MakeRowsBatchTable<WT, 2>(std::make_integer_sequence<int, kRowsPairMax>());
-    const bool pairs =
-        n > 1 && n <= kRowsPairMax && n * cols * int64_t{sizeof(float)} > kRowsPairMinInputBytes;
+    static constexpr RowsBatchFn kQuads = &RowsBatchErased<1, 4, WT>;
+    // Rows per pass: 2 for batched decode once the input rows outgrow L1; for one input row,
+    // enough independent FMA chains to keep up with memory (DecodeRowsPerPass).
+    int rows_per_pass = 1;
+    if (n == 1) {
+      rows_per_pass = DecodeRowsPerPass<WT>();
+    } else if (n <= kRowsPairMax && n * cols * int64_t{sizeof(float)} > kRowsPairMinInputBytes) {
+      rows_per_pass = 2;
+    }
     ParallelForOrInline(
         pool, w.rows, RowGrain(cols, n, kDecodeW),
         [&](int64_t r0, int64_t r1) {
           int64_t r = r0;
-          if (pairs) {
-            const int64_t even = (r1 - r0) / 2 * 2;
-            kPairs[n - 1](x, x_stride, wd + r * cols, even, cols, y + r, y_stride);
-            r += even;
+          if (rows_per_pass > 1) {
+            const int64_t whole = (r1 - r0) / rows_per_pass * rows_per_pass;
+            const RowsBatchFn fn = rows_per_pass == 4 ? kQuads : kPairs[n - 1];
+            fn(x, x_stride, wd + r * cols, whole, cols, y + r, y_stride);
+            r += whole;
           }
           if (r < r1) kBatch[n - 1](x, x_stride, wd + r * cols, r1 - r, cols, y + r, y_stride);
         },
