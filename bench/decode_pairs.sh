@@ -38,11 +38,14 @@ for ((r = 1; r <= rounds; r++)); do
   for f in "$@"; do
     name=$(basename "$f")
     for m in 1 0; do
-      # llama-bench markdown: | model | size | params | backend | threads | mmap | test | t/s |
+      # llama-bench markdown: | model | size | params | backend | threads | [mmap |] test | t/s |
+      # (the mmap column only when it is not the default); columns found by their header.
       $rt "$LLAMA_BENCH" -m "$f" -p 0 -n "$n" -t "$threads" -r 3 -mmp "$m" 2>/dev/null |
-        awk -F'|' -v r="$r" -v f="$name" -v m="$m" \
-          '$8 ~ /tg/ {gsub(/ /, "", $6); split($9, a, " "); print r "," f ",llama.cpp," m "," $6 "," a[1]}' \
-          >>"$out"
+        awk -F'|' -v r="$r" -v f="$name" -v m="$m" '
+          /threads/ && /t\/s/ { for (i = 1; i <= NF; i++) { h = $i; gsub(/ /, "", h); col[h] = i } }
+          col["test"] && $col["test"] ~ /tg/ {
+            t = $col["threads"]; gsub(/ /, "", t); split($col["t/s"], a, " ")
+            print r "," f ",llama.cpp," m "," t "," a[1] }' >>"$out"
       # mamba-bench markdown: | model | size | type | threads | test | t/s | limit | % | % med |
       $rt "$bench" -m "$f" -p 0 -n "$n" -t "$threads" -r 3 --mmap "$m" 2>/dev/null |
         awk -F'|' -v r="$r" -v f="$name" -v m="$m" \
