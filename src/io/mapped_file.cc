@@ -10,6 +10,9 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
 
 namespace mamba {
 
@@ -36,19 +39,39 @@ StatusOr<void*> ReadIntoAnonymous(int fd, const std::string& path, size_t size, 
 #ifdef MADV_HUGEPAGE
   (void)::madvise(base, len, MADV_HUGEPAGE);  // advisory, as for the file mapping
 #endif
-  size_t done = 0;
-  while (done < size) {
-    // At most 1 GiB per call (Linux reads at most ~2 GiB at once).
-    const size_t want = std::min(size - done, size_t{1} << 30);
-    const ssize_t got = ::pread(fd, base + done, want, static_cast<off_t>(done));
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) {
-      const std::string why = got < 0 ? std::strerror(errno) : "file shrank while being read";
-      ::munmap(base, len);
-      return IoError("'" + path + "': read failed at byte " + std::to_string(done) + " of " +
-                     std::to_string(size) + ": " + why);
+  // Up to 4 threads read 2 MiB-aligned parts at once: the copy out of the page cache and the
+  // zeroing of each fresh huge page run at the speed of one core each (2.8b F16 GGUF from the
+  // page cache: 2.5 s on one thread).
+  const size_t parts = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
+  const size_t part = std::max(kHuge, (size / parts + kHuge - 1) / kHuge * kHuge);
+  std::vector<std::string> errors(parts);
+  auto read_part = [&](size_t p) {
+    const size_t begin = std::min(size, p * part), end = std::min(size, begin + part);
+    size_t done = begin;
+    while (done < end) {
+      // At most 1 GiB per call (Linux reads at most ~2 GiB at once).
+      const size_t want = std::min(end - done, size_t{1} << 30);
+      const ssize_t got = ::pread(fd, base + done, want, static_cast<off_t>(done));
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) {
+        errors[p] = "read failed at byte " + std::to_string(done) + " of " + std::to_string(size) +
+                    ": " +
+                    (got < 0 ? std::generic_category().message(errno)
+                             : std::string("file shrank while being read"));
+        return;
+      }
+      done += static_cast<size_t>(got);
     }
-    done += static_cast<size_t>(got);
+  };
+  std::vector<std::thread> threads;
+  for (size_t p = 1; p < parts; ++p) threads.emplace_back(read_part, p);
+  read_part(0);
+  for (std::thread& t : threads) t.join();
+  for (const std::string& e : errors) {
+    if (!e.empty()) {
+      ::munmap(base, len);
+      return IoError("'" + path + "': " + e);
+    }
   }
   // The copy is as read-only as the mapping it replaces.
   (void)::mprotect(base, len, PROT_READ);
