@@ -11,14 +11,15 @@
 #   BUILD_DIR  a Release build with mamba-bench (e.g. build-perf)
 #   ROUNDS     rounds over all files (3 takes ~45 min for 3 370m and 4 1.4b files on 2 cores)
 #   OUT.csv    appended to: round,file,engine,mmap,threads,tok/s[,limit,% of best,% of median]
-# N=64 (tokens per tg test) and THREADS=1,2 may be set in the environment.
+# N=64 (tokens per tg test) and THREADS=1,2 may be set in the environment, and MAMBA_BENCH_ARGS
+# (e.g. "--kernels avx2", to compare with a llama.cpp built for AVX2 only).
 #
 # Each file is first dropped from the page cache (GNU dd iflag=nocache) and faulted back in by a
 # short mamba-bench run, so the mapped runs of both engines read the same 2 MiB page-cache folios
 # (see docs/PERFORMANCE.md, "Page cache"). As root the benchmarks run under SCHED_FIFO.
 set -euo pipefail
 if (($# < 4)) || [[ -z ${LLAMA_BENCH:-} ]]; then
-  sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 fi
 build=$1 rounds=$2 out=$3
@@ -47,7 +48,8 @@ for ((r = 1; r <= rounds; r++)); do
             t = $col["threads"]; gsub(/ /, "", t); split($col["t/s"], a, " ")
             print r "," f ",llama.cpp," m "," t "," a[1] }' >>"$out"
       # mamba-bench markdown: | model | size | type | threads | test | t/s | limit | % | % med |
-      $rt "$bench" -m "$f" -p 0 -n "$n" -t "$threads" -r 3 --mmap "$m" 2>/dev/null |
+      # shellcheck disable=SC2086  # MAMBA_BENCH_ARGS: words on purpose
+      $rt "$bench" -m "$f" -p 0 -n "$n" -t "$threads" -r 3 --mmap "$m" ${MAMBA_BENCH_ARGS:-} 2>/dev/null |
         awk -F'|' -v r="$r" -v f="$name" -v m="$m" \
           '$6 ~ /tg/ {gsub(/ /, "", $5); split($7, a, " "); gsub(/ /, "", $8); split($9, b, " ");
                       split($10, c, " "); print r "," f ",mamba-ssm," m "," $5 "," a[1] "," $8 "," b[1] "," c[1]}' \
