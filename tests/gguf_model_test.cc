@@ -139,9 +139,12 @@ TEST(GgufModelTest, ExportedTinyGgufMatchesGolden) {
   ASSERT_NE(a, nullptr);
   EXPECT_LT(reinterpret_cast<const float*>(a->data)[0], 0.0f);
 
-  // The file alone, and a directory holding only it.
-  for (const fs::path& p : {path, dir}) {
-    auto model = Model::Load(p.string());
+  // The file alone, a directory holding only it, and the file read into memory (--no-mmap: the
+  // metadata views, vocabulary included, then point into the copy).
+  const std::pair<fs::path, FileAccess> loads[] = {
+      {path, FileAccess::kMap}, {dir, FileAccess::kMap}, {path, FileAccess::kRead}};
+  for (const auto& [p, access] : loads) {
+    auto model = Model::Load(p.string(), "", access);
     ASSERT_TRUE(model.ok()) << model.status().ToString();
     EXPECT_NE((*model)->checkpoint().gguf, nullptr);
     EXPECT_TRUE((*model)->config().tie_embeddings);
