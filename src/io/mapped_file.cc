@@ -146,6 +146,29 @@ std::shared_ptr<MappedFile> MappedFile::FromBytes(std::string name, const void* 
   return file;
 }
 
+Status DropFromPageCache(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == ENOENT) return NotFoundError("'" + path + "': no such file");
+    return IoError("'" + path + "': cannot open: " + std::strerror(err));
+  }
+  Status status = Status::Ok();
+#ifdef __APPLE__
+  const int synced = ::fsync(fd);  // (no fdatasync in every macOS SDK)
+#else
+  const int synced = ::fdatasync(fd);
+#endif
+  if (synced != 0 && errno != EINVAL) {  // EINVAL: a file that cannot be synced
+    status = IoError("'" + path + "': fdatasync failed: " + std::strerror(errno));
+  }
+#ifdef POSIX_FADV_DONTNEED
+  if (status.ok()) (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+#endif
+  ::close(fd);
+  return status;
+}
+
 MappedFile::~MappedFile() {
   if (map_ != nullptr) ::munmap(map_, map_size_);
 }

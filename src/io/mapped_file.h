@@ -53,4 +53,11 @@ class MappedFile {
   std::string owned_;    // FromBytes storage
 };
 
+// Writes the file's dirty pages back and asks the kernel to drop it from the page cache
+// (fdatasync + posix_fadvise DONTNEED; advisory, and a no-op where the system has neither). A
+// file just written sits in the cache in whatever page sizes the writes left; dropped, its next
+// MappedFile::Open faults it back in through the huge-page mapping, in 2 MiB folios where the
+// file system supports them, which decode streams faster (docs/PERFORMANCE.md, "Page cache").
+Status DropFromPageCache(const std::string& path);
+
 }  // namespace mamba

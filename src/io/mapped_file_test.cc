@@ -85,5 +85,17 @@ TEST_F(MappedFileTest, MissingOrNonRegularFileIsAnErrorNamingIt) {
   }
 }
 
+TEST_F(MappedFileTest, DropFromPageCacheKeepsTheBytes) {
+  const std::string bytes(size_t{3} << 20, 'w');
+  const std::string path = Write("dropped.bin", bytes);
+  ASSERT_TRUE(DropFromPageCache(path).ok());
+  auto file = MappedFile::Open(path);
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>((*file)->data()), (*file)->size()), bytes);
+  const Status missing = DropFromPageCache((dir_ / "missing.bin").string());
+  EXPECT_EQ(missing.code(), StatusCode::kNotFound);
+  EXPECT_NE(missing.message().find("missing.bin"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace mamba
