@@ -20,6 +20,7 @@
 #include "download/fetch_file.h"
 #include "download/hf_cache.h"
 #include "download/http_client.h"
+#include "io/mapped_file.h"
 
 namespace mamba {
 
@@ -326,6 +327,10 @@ Status DownloadBlob(const std::string& repo_id, const std::string& filename,
   }
   fs::rename(partial, blob, ec);
   if (ec) return IoError("cannot rename '" + partial + "' to '" + blob + "': " + ec.message());
+  // On disk, and out of the page cache: the first run that maps the weights then faults them in
+  // 2 MiB folios rather than the small pages the writes left, and decode streams them faster
+  // (docs/PERFORMANCE.md, "Page cache"). Advisory; a failure here loses nothing.
+  (void)DropFromPageCache(blob);
   if (options.progress) options.progress(filename, FileSizeOrZero(blob), FileSizeOrZero(blob));
   return Status::Ok();
 }
