@@ -5,11 +5,19 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#endif
 
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <vector>
 
 #include "download/fake_hub_server.h"
 #include "download/hf_cache.h"
@@ -17,6 +25,31 @@
 #include "model/model.h"
 
 namespace mamba {
+
+#ifdef __linux__
+// Pages of `path` in the page cache (mincore over a fresh mapping).
+static size_t ResidentPages(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return 0;
+  struct stat st {};
+  ::fstat(fd, &st);
+  const size_t size = static_cast<size_t>(st.st_size);
+  size_t resident = 0;
+  if (size > 0) {
+    void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+    if (map != MAP_FAILED) {
+      const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+      std::vector<unsigned char> vec((size + page - 1) / page);
+      if (::mincore(map, size, vec.data()) == 0) {
+        for (unsigned char v : vec) resident += v & 1;
+      }
+      ::munmap(map, size);
+    }
+  }
+  ::close(fd);
+  return resident;
+}
+#endif
 namespace {
 
 namespace fs = std::filesystem;
@@ -99,6 +132,15 @@ TEST_F(DownloadTest, FreshDownloadMakesHuggingFaceCacheLayout) {
   const fs::path root = cache_ / "models--state-spaces--mamba-tiny-hf";
   EXPECT_EQ(fs::path(*dir), root / "snapshots" / commit);
   EXPECT_EQ(ReadFile(root / "refs" / "main"), commit);
+#ifdef __linux__
+  // Written back and dropped from the page cache (before anything below reads it back), so the
+  // first run maps it in huge folios. tmpfs keeps files in memory whatever is asked.
+  const fs::path blob = root / "blobs" / hub_.Etag(kRepo, "model.safetensors");
+  struct statfs sfs {};
+  if (statfs(blob.c_str(), &sfs) == 0 && sfs.f_type != TMPFS_MAGIC) {
+    EXPECT_EQ(ResidentPages(blob), 0u);
+  }
+#endif
   const std::map<std::string, std::string> expected = {
       {"config.json", config_}, {"model.safetensors", weights_}, {"tokenizer.json", tokenizer_}};
   for (const auto& [name, content] : expected) {
