@@ -18,6 +18,19 @@ namespace mamba {
 
 namespace {
 
+// A read-only descriptor of `path`, or NotFound / IoError naming it. O_NONBLOCK: opening a FIFO
+// (not a regular file, refused by the callers) must not wait for a writer; it changes nothing for
+// regular files.
+StatusOr<int> OpenReadOnly(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == ENOENT) return NotFoundError("'" + path + "': no such file");
+    return IoError("'" + path + "': cannot open: " + std::strerror(err));
+  }
+  return fd;
+}
+
 // Reads the whole of fd (size bytes) into anonymous memory aligned to 2 MiB and asked for as
 // transparent huge pages; returns the mapping (map_size bytes) or an IoError naming path.
 StatusOr<void*> ReadIntoAnonymous(int fd, const std::string& path, size_t size, size_t* map_size) {
@@ -82,14 +95,7 @@ StatusOr<void*> ReadIntoAnonymous(int fd, const std::string& path, size_t size, 
 }  // namespace
 
 StatusOr<std::shared_ptr<MappedFile>> MappedFile::Open(const std::string& path, FileAccess access) {
-  // O_NONBLOCK: opening a FIFO (not a regular file, refused below) must not wait for a writer;
-  // it changes nothing for the regular files read here.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) {
-    const int err = errno;
-    if (err == ENOENT) return NotFoundError("'" + path + "': no such file");
-    return IoError("'" + path + "': cannot open: " + std::strerror(err));
-  }
+  MAMBA_ASSIGN_OR_RETURN(const int fd, OpenReadOnly(path));
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     const int err = errno;
@@ -147,12 +153,7 @@ std::shared_ptr<MappedFile> MappedFile::FromBytes(std::string name, const void* 
 }
 
 Status DropFromPageCache(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) {
-    const int err = errno;
-    if (err == ENOENT) return NotFoundError("'" + path + "': no such file");
-    return IoError("'" + path + "': cannot open: " + std::strerror(err));
-  }
+  MAMBA_ASSIGN_OR_RETURN(const int fd, OpenReadOnly(path));
   Status status = Status::Ok();
 #ifdef __APPLE__
   const int synced = ::fsync(fd);  // (no fdatasync in every macOS SDK)
