@@ -9,7 +9,6 @@
 
 #include <cctype>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -20,12 +19,12 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 
 #include "base/ascii.h"
 #include "engine/session.h"
 #include "kernels/kernel_target.h"
 #include "machine_limits.h"
+#include "report.h"
 #include "synthetic_model.h"
 
 namespace mamba::bench {
@@ -59,33 +58,6 @@ struct ModelSpec {
   std::string dtype;  // for synthetic models; read from the weights otherwise
 };
 
-struct Result {
-  std::string model, dtype, test;
-  int threads = 0, n_prompt = 0, n_gen = 0;
-  std::vector<double> tps;  // tokens/s per repetition
-  double mean = 0, stddev = 0;
-  double limit_tps = 0;            // decode: bandwidth limit; prefill: FMA-peak limit
-  double fraction = 0;             // mean / limit_tps
-  double bw_gbps = 0;              // the bandwidth limit used (decode)
-  double bw_median_gbps = 0;       // median of every bandwidth probe pass of the block
-  double bw_anon_gbps = 0;         // streaming read of an anonymous buffer
-  double bw_weights_gbps = 0;      // streaming read of the model's mapped weights
-  double huge_page_fraction = -1;  // of the weights' resident bytes, in 2 MiB pages (-1: unknown)
-  double fma_gflops = 0;           // FMA peak (prefill)
-  double model_gflop_per_token = 0;
-  size_t file_bytes = 0, bytes_per_token = 0;
-  double load_s = 0;
-  int64_t peak_rss = 0;
-};
-
-void MeanStd(Result& r) {
-  double s = 0;
-  for (double v : r.tps) s += v;
-  r.mean = s / r.tps.size();
-  double q = 0;
-  for (double v : r.tps) q += (v - r.mean) * (v - r.mean);
-  r.stddev = r.tps.size() > 1 ? std::sqrt(q / (r.tps.size() - 1)) : 0;
-}
 
 // The weights' type as llama-bench names it: the dtype holding the most bytes, lower case, with
 // " (mixed)" when other types hold more than a quarter of the bytes (e.g. Q4_K_M, or a Q4_0
@@ -138,16 +110,6 @@ ByteRanges WeightRanges(const Model& m) {
     r.emplace_back(v->data, v->nbytes);
   }
   return r;
-}
-
-std::string HumanBytes(double b) {
-  char buf[32];
-  if (b >= 1e9) {
-    std::snprintf(buf, sizeof buf, "%.2f GB", b / 1e9);
-  } else {
-    std::snprintf(buf, sizeof buf, "%.1f MB", b / 1e6);
-  }
-  return buf;
 }
 
 int Fail(const std::string& msg) {
@@ -281,6 +243,10 @@ int Run(const Options& o) {
         if (ng <= 0) continue;
         Result r = base("tg" + std::to_string(ng));
         r.n_gen = ng;
+        // One pass of the weights probe between repetitions: each repetition is judged against
+        // the bandwidth of the seconds around it (PairedFraction).
+        double bw_before = MeasureReadBandwidth(ranges, pool, 1, &bw_samples);
+        bw_w = std::max(bw_w, bw_before);
         for (int rep = 0; rep < o.reps; ++rep) {
           const auto toks = random_tokens(ng);
           session.Reset();
@@ -289,7 +255,12 @@ int Run(const Options& o) {
             if (Status st = session.Decode(toks[i]); !st.ok()) return Fail(st.ToString());
           }
           r.tps.push_back(ng / Since(t0));
+          const double bw_after = MeasureReadBandwidth(ranges, pool, 1, &bw_samples);
+          bw_w = std::max(bw_w, bw_after);
+          r.paired.push_back(PairedFraction(r.tps.back(), bpt, bw_before, bw_after));
+          bw_before = bw_after;
         }
+        r.paired_fraction = Median(r.paired);
         MeanStd(r);
         results.push_back(r);
       }
@@ -348,55 +319,7 @@ int Run(const Options& o) {
     std::filesystem::remove_all(tmp_dir, ec);
   }
 
-  if (md) {
-    std::printf(
-        "| model | size | dtype | threads | test | t/s | limit t/s | of limit | of median BW |\n");
-    std::printf("| --- | ---: | --- | ---: | --- | ---: | ---: | ---: | ---: |\n");
-    for (const Result& r : results) {
-      const bool tg = r.n_gen > 0;
-      char median[32] = "-";
-      if (tg && r.bw_median_gbps > 0) {
-        std::snprintf(
-            median, sizeof median, "%.1f %%",
-            100.0 * r.mean * static_cast<double>(r.bytes_per_token) / (r.bw_median_gbps * 1e9));
-      }
-      std::printf("| %s | %s | %s | %d | %s | %.2f ± %.2f | %.1f | %.1f %% %s | %s |\n",
-                  r.model.c_str(), HumanBytes(r.file_bytes).c_str(), r.dtype.c_str(), r.threads,
-                  r.test.c_str(), r.mean, r.stddev, r.limit_tps, 100 * r.fraction,
-                  tg ? "BW" : "FMA", median);
-    }
-  } else {
-    nlohmann::json out = nlohmann::json::array();
-    for (const Result& r : results) {
-      out.push_back({{"model", r.model},
-                     {"dtype", r.dtype},
-                     {"kernel_target", KernelTargetName()},
-                     {"file_bytes", r.file_bytes},
-                     {"weight_bytes_per_token", r.bytes_per_token},
-                     {"n_threads", r.threads},
-                     {"test", r.test},
-                     {"n_prompt", r.n_prompt},
-                     {"n_gen", r.n_gen},
-                     {"reps", r.tps.size()},
-                     {"avg_ts", r.mean},
-                     {"stddev_ts", r.stddev},
-                     {"samples_ts", r.tps},
-                     {"limit_ts", r.limit_tps},
-                     {"fraction_of_limit", r.fraction},
-                     {"limit_kind", r.n_gen > 0 ? "memory_bandwidth" : "fma_peak"},
-                     {"bandwidth_gbps", r.bw_gbps},
-                     {"bandwidth_median_gbps", r.bw_median_gbps},
-                     {"bandwidth_anon_gbps", r.bw_anon_gbps},
-                     {"bandwidth_weights_gbps", r.bw_weights_gbps},
-                     {"weights_in_huge_pages", r.huge_page_fraction},
-                     {"fma_peak_gflops", r.fma_gflops},
-                     {"gflop_per_prefill_token", r.model_gflop_per_token},
-                     {"mmap", o.mmap != 0},
-                     {"load_s", r.load_s},
-                     {"peak_rss_bytes", r.peak_rss}});
-    }
-    std::printf("%s\n", out.dump(2).c_str());
-  }
+  PrintResults(results, md, o.mmap != 0);
   return 0;
 }
 
