@@ -10,7 +10,8 @@
 # Usage: LLAMA_BENCH=/path/to/llama-bench bench/decode_pairs.sh BUILD_DIR ROUNDS OUT.csv FILE...
 #   BUILD_DIR  a Release build with mamba-bench (e.g. build-perf)
 #   ROUNDS     rounds over all files (3 takes ~45 min for 3 370m and 4 1.4b files on 2 cores)
-#   OUT.csv    appended to: round,file,engine,mmap,threads,tok/s[,limit,% of best,% of median]
+#   OUT.csv    appended to: round,file,engine,mmap,threads,tok/s[,limit,% of best,% of median,
+#              % paired]
 # N=64 (tokens per tg test) and THREADS=1,2 may be set in the environment, and MAMBA_BENCH_ARGS
 # (e.g. "--kernels avx2", to compare with a llama.cpp built for AVX2 only).
 #
@@ -48,11 +49,13 @@ for ((r = 1; r <= rounds; r++)); do
             t = $col["threads"]; gsub(/ /, "", t); split($col["t/s"], a, " ")
             print r "," f ",llama.cpp," m "," t "," a[1] }' >>"$out"
       # mamba-bench markdown: | model | size | type | threads | test | t/s | limit | % | % med |
+      # paired |
       # shellcheck disable=SC2086  # MAMBA_BENCH_ARGS: words on purpose
       $rt "$bench" -m "$f" -p 0 -n "$n" -t "$threads" -r 3 --mmap "$m" ${MAMBA_BENCH_ARGS:-} 2>/dev/null |
         awk -F'|' -v r="$r" -v f="$name" -v m="$m" \
           '$6 ~ /tg/ {gsub(/ /, "", $5); split($7, a, " "); gsub(/ /, "", $8); split($9, b, " ");
-                      split($10, c, " "); print r "," f ",mamba-ssm," m "," $5 "," a[1] "," $8 "," b[1] "," c[1]}' \
+                      split($10, c, " "); split($11, d, " ");
+                      print r "," f ",mamba-ssm," m "," $5 "," a[1] "," $8 "," b[1] "," c[1] "," d[1]}' \
           >>"$out"
     done
   done
@@ -64,8 +67,8 @@ runs = collections.defaultdict(lambda: collections.defaultdict(dict))
 for row in csv.reader(open(sys.argv[1])):
     rnd, name, engine, mmap, thr, tps = row[:6]
     runs[(name, mmap, int(thr))][rnd][engine] = row[5:]
-print("| file | mmap | threads | llama.cpp | mamba-ssm | ratio per round | median | of median probe |")
-print("|---|---:|---:|---|---|---|---:|---|")
+print("| file | mmap | threads | llama.cpp | mamba-ssm | ratio per round | median | of median probe | paired |")
+print("|---|---:|---:|---|---|---|---:|---|---|")
 for (name, mmap, thr), by_round in sorted(runs.items()):
     pairs = [v for _, v in sorted(by_round.items()) if len(v) == 2]
     if not pairs:
@@ -74,5 +77,5 @@ for (name, mmap, thr), by_round in sorted(runs.items()):
     cols = lambda e, i: " / ".join(p[e][i] for p in pairs)
     print(f"| {name} | {mmap} | {thr} | {cols('llama.cpp', 0)} | {cols('mamba-ssm', 0)} | "
           + " / ".join(f"{x:.2f}" for x in ratios)
-          + f" | {statistics.median(ratios):.2f}x | {cols('mamba-ssm', 3)} % |")
+          + f" | {statistics.median(ratios):.2f}x | {cols('mamba-ssm', 3)} % | {cols('mamba-ssm', 4)} % |")
 EOF
