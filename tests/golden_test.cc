@@ -89,13 +89,16 @@ TEST_P(GoldenTest, MatchesReference) {
       }
     }
 
-    // States after the prompt. Golden conv_state is [n_layer, d_inner, d_conv] with the newest
-    // input in column d_conv-1; ours keeps the last d_conv-1 inputs as rows [d_conv-1, d_inner].
+    // States after the prompt. Golden conv_state is [n_layer, channels, d_conv] with the newest
+    // input in column d_conv-1 (channels: d_inner, or Mamba-2's x | B | C); ours keeps the last
+    // d_conv-1 inputs as rows [d_conv-1, channels]. Golden ssm_state is [n_layer, d_inner,
+    // d_state] (Mamba-2: [n_layer, nheads, headdim, d_state]), the layout of ours.
     const std::vector<float> conv = testing::ReadF32(c.golden_dir / files["conv_state"]["file"]);
     const std::vector<float> ssm = testing::ReadF32(c.golden_dir / files["ssm_state"]["file"]);
-    const int64_t K = cfg.d_conv, D = cfg.d_inner, N = cfg.d_state;
+    const StateShape shape = model_->state_shape();
+    const int64_t K = cfg.d_conv, D = shape.conv_channels, S = shape.ssm_size;
     ASSERT_EQ(conv.size(), static_cast<size_t>(cfg.n_layer * D * K));
-    ASSERT_EQ(ssm.size(), static_cast<size_t>(cfg.n_layer * D * N));
+    ASSERT_EQ(ssm.size(), static_cast<size_t>(cfg.n_layer * S));
     const double conv_tol = tol_.For(testing::MaxAbs(conv.data(), conv.size()));
     const double ssm_tol = tol_.For(testing::MaxAbs(ssm.data(), ssm.size()));
     double conv_err = 0, ssm_err = 0;
@@ -107,8 +110,8 @@ TEST_P(GoldenTest, MatchesReference) {
           conv_err = std::max(conv_err, std::fabs(ours_conv[j * D + ch] - g));
         }
       }
-      ssm_err = std::max(ssm_err, testing::MaxAbsDiff(session.state().ssm(l), &ssm[l * D * N],
-                                                      static_cast<size_t>(D * N)));
+      ssm_err = std::max(ssm_err, testing::MaxAbsDiff(session.state().ssm(l), &ssm[l * S],
+                                                      static_cast<size_t>(S)));
     }
     EXPECT_LE(conv_err, conv_tol) << "conv state";
     EXPECT_LE(ssm_err, ssm_tol) << "ssm state";
@@ -243,14 +246,14 @@ TEST_P(GoldenTest, ThreadCountIndependent) {
             tol_.For(testing::MaxAbs(la.data(), la.size())));
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, GoldenTest, ::testing::ValuesIn(testing::DiscoverMamba1Cases()),
+INSTANTIATE_TEST_SUITE_P(Cases, GoldenTest, ::testing::ValuesIn(testing::DiscoverGoldenCases()),
                          [](const auto& info) { return info.param.Label(); });
 
 // Every F32 file of a case (safetensors, pytorch_model.bin, HF layout) holds the same weights, so
 // the engine must give bit-identical logits for all of them.
 TEST(GoldenVariants, F32FilesGiveIdenticalLogits) {
   std::map<std::string, std::vector<GoldenCase>> by_case;
-  for (const GoldenCase& c : testing::DiscoverMamba1Cases()) {
+  for (const GoldenCase& c : testing::DiscoverGoldenCases()) {
     if (c.dtype == "f32") by_case[c.case_name].push_back(c);
   }
   int compared = 0;
@@ -283,7 +286,7 @@ TEST(GoldenVariants, F32FilesGiveIdenticalLogits) {
 TEST(GoldenVariants, ReadWeightsGiveTheMappedLogits) {
   ThreadPool pool(2);
   int compared = 0;
-  for (const GoldenCase& c : testing::DiscoverMamba1Cases()) {
+  for (const GoldenCase& c : testing::DiscoverGoldenCases()) {
     SCOPED_TRACE(c.Label());
     const auto index = testing::ReadJson(c.golden_dir / "index.json");
     const auto tokens = index["prompts"].back()["tokens"].get<std::vector<int32_t>>();

@@ -23,7 +23,7 @@ nlohmann::json ReadJson(const fs::path& p) {
   return nlohmann::json::parse(in);
 }
 
-std::vector<GoldenCase> DiscoverMamba1Cases() {
+std::vector<GoldenCase> DiscoverGoldenCases() {
   std::vector<GoldenCase> out;
   std::set<std::string> seen;
   const fs::path roots[] = {fs::path(MAMBA_SOURCE_DIR) / "tests/data/models",
@@ -40,7 +40,8 @@ std::vector<GoldenCase> DiscoverMamba1Cases() {
       const std::string name = dir.filename().string();
       if (!seen.insert(name).second) continue;
       const auto manifest = ReadJson(dir / "manifest.json");
-      if (manifest.value("arch", "") != "mamba1") continue;
+      const std::string arch = manifest.value("arch", "");
+      if (arch != "mamba1" && arch != "mamba2") continue;
       for (const auto& [dtype, g] : manifest["golden"].items()) {
         for (const auto& rel : g["applies_to_weight_files"]) {
           GoldenCase c;

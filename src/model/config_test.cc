@@ -32,14 +32,22 @@ TEST(ConfigTest, EveryTestConfigMatchesItsManifest) {
       SCOPED_TRACE(cfg_path.string());
       auto cfg = LoadModelConfig(cfg_path.string());
       ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
-      EXPECT_EQ(cfg->arch, Arch::kMamba1);
+      const bool m2 = manifest["arch"] == "mamba2";
+      EXPECT_EQ(cfg->arch, m2 ? Arch::kMamba2 : Arch::kMamba1);
       EXPECT_EQ(cfg->d_model, hp["d_model"].get<int64_t>());
       EXPECT_EQ(cfg->n_layer, hp["n_layer"].get<int64_t>());
       EXPECT_EQ(cfg->vocab_padded, hp["vocab_padded"].get<int64_t>());
       EXPECT_EQ(cfg->d_state, hp["d_state"].get<int64_t>());
       EXPECT_EQ(cfg->d_conv, hp["d_conv"].get<int64_t>());
       EXPECT_EQ(cfg->d_inner, hp["d_inner"].get<int64_t>());
-      EXPECT_EQ(cfg->dt_rank, hp["dt_rank"].get<int64_t>());
+      if (m2) {
+        EXPECT_EQ(cfg->headdim, hp["headdim"].get<int64_t>());
+        EXPECT_EQ(cfg->ngroups, hp["ngroups"].get<int64_t>());
+        EXPECT_EQ(cfg->d_inner / cfg->headdim, hp["nheads"].get<int64_t>());
+        EXPECT_EQ(cfg->chunk_size, hp["chunk_size"].get<int64_t>());
+      } else {
+        EXPECT_EQ(cfg->dt_rank, hp["dt_rank"].get<int64_t>());
+      }
       EXPECT_EQ(cfg->tie_embeddings, hp["tie_embeddings"].get<bool>());
       EXPECT_DOUBLE_EQ(cfg->norm_eps, hp["norm_eps"].get<double>());
       ++checked;

@@ -69,13 +69,23 @@ TEST_P(BenchToolTest, JsonRowsAgreeWithTheModelAndTheLimits) {
   };
   const double d_model = get("d_model", "hidden_size"), n_layer = get("n_layer", "num_hidden_layers");
   const double d_inner = 2 * d_model;
-  const double d_state = cfg.contains("state_size") ? cfg["state_size"].get<double>() : 16.0;
-  const double dt_rank = cfg.contains("time_step_rank") ? cfg["time_step_rank"].get<double>()
-                                                        : std::ceil(d_model / 16);
-  const double gflop = 2 * n_layer *
-                       (2 * d_inner * d_model + (dt_rank + 2 * d_state) * d_inner +
-                        d_inner * dt_rank + d_model * d_inner) /
-                       1e9;
+  const nlohmann::json ssm = cfg.value("ssm_cfg", nlohmann::json::object());
+  double gflop = 0;
+  if (ssm.value("layer", "") == "Mamba2") {
+    // in_proj [2 d_inner + 2 ngroups d_state + nheads, d_model] and out_proj [d_model, d_inner].
+    const double d_state = ssm["d_state"].get<double>(), groups = ssm["ngroups"].get<double>();
+    const double heads = d_inner / ssm["headdim"].get<double>();
+    gflop = 2 * n_layer * ((2 * d_inner + 2 * groups * d_state + heads) * d_model +
+                           d_model * d_inner) / 1e9;
+  } else {
+    const double d_state = cfg.contains("state_size") ? cfg["state_size"].get<double>() : 16.0;
+    const double dt_rank = cfg.contains("time_step_rank") ? cfg["time_step_rank"].get<double>()
+                                                          : std::ceil(d_model / 16);
+    gflop = 2 * n_layer *
+            (2 * d_inner * d_model + (dt_rank + 2 * d_state) * d_inner + d_inner * dt_rank +
+             d_model * d_inner) /
+            1e9;
+  }
 
   for (const auto& row : rows) {
     SCOPED_TRACE(row.dump());
@@ -120,7 +130,8 @@ TEST_P(BenchToolTest, JsonRowsAgreeWithTheModelAndTheLimits) {
 
 INSTANTIATE_TEST_SUITE_P(Models, BenchToolTest,
                          ::testing::Values(Case{"mamba1-tiny", ""},
-                                           Case{"mamba1-hf-dstate8", "backbone.embeddings.weight"}),
+                                           Case{"mamba1-hf-dstate8", "backbone.embeddings.weight"},
+                                           Case{"mamba2-ngroups2", ""}),
                          [](const auto& info) {
                            std::string s = info.param.dir;
                            std::replace(s.begin(), s.end(), '-', '_');

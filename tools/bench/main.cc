@@ -95,10 +95,18 @@ size_t BytesPerToken(const Model& m) {
 }
 
 // Multiply-adds per prefill token: every projection matrix (the head runs once per prompt).
+// Mamba-1: in_proj, x_proj, dt_proj, out_proj; Mamba-2: in_proj (z | xBC | dt) and out_proj.
 double GflopPerPrefillToken(const Model& m) {
   const ModelConfig& c = m.config();
-  const double per_layer = 2.0 * c.d_inner * c.d_model + (c.dt_rank + 2.0 * c.d_state) * c.d_inner +
-                           1.0 * c.d_inner * c.dt_rank + 1.0 * c.d_model * c.d_inner;
+  double per_layer = 0;
+  if (c.arch == Arch::kMamba2) {
+    const double d_in_proj =
+        2.0 * c.d_inner + 2.0 * c.ngroups * c.d_state + static_cast<double>(c.d_inner / c.headdim);
+    per_layer = d_in_proj * c.d_model + 1.0 * c.d_model * c.d_inner;
+  } else {
+    per_layer = 2.0 * c.d_inner * c.d_model + (c.dt_rank + 2.0 * c.d_state) * c.d_inner +
+                1.0 * c.d_inner * c.dt_rank + 1.0 * c.d_model * c.d_inner;
+  }
   return 2.0 * per_layer * c.n_layer / 1e9;
 }
 

@@ -113,16 +113,24 @@ int Load(CliOptions& o, bool need_tokenizer, Runtime& rt) {
 
 void PrintModelInfo(const Runtime& rt, uint64_t seed) {
   const ModelConfig& cfg = rt.model->config();
+  char arch_dims[96];
+  if (cfg.arch == Arch::kMamba2) {
+    std::snprintf(arch_dims, sizeof arch_dims, "headdim %lld, heads %lld, groups %lld",
+                  (long long)cfg.headdim, (long long)(cfg.d_inner / cfg.headdim),
+                  (long long)cfg.ngroups);
+  } else {
+    std::snprintf(arch_dims, sizeof arch_dims, "dt_rank %lld", (long long)cfg.dt_rank);
+  }
   std::fprintf(stderr,
                "model: %s (%s), config %s\n  arch %s, d_model %lld, n_layer %lld, d_inner %lld, "
-               "d_state %lld, d_conv %lld, dt_rank %lld, vocab %lld (padded %lld), tied head %s\n"
+               "d_state %lld, d_conv %lld, %s, vocab %lld (padded %lld), tied head %s\n"
                "  tokenizer: %s, eos ids:",
                rt.model->checkpoint().weights_path.c_str(), rt.model->checkpoint().dir.c_str(),
                rt.model->checkpoint().config_path.c_str(), std::string(ArchName(cfg.arch)).c_str(),
                (long long)cfg.d_model, (long long)cfg.n_layer, (long long)cfg.d_inner,
-               (long long)cfg.d_state, (long long)cfg.d_conv, (long long)cfg.dt_rank,
-               (long long)cfg.vocab_size, (long long)cfg.vocab_padded,
-               cfg.tie_embeddings ? "yes" : "no", rt.tokenizer ? "yes" : "none");
+               (long long)cfg.d_state, (long long)cfg.d_conv, arch_dims, (long long)cfg.vocab_size,
+               (long long)cfg.vocab_padded, cfg.tie_embeddings ? "yes" : "no",
+               rt.tokenizer ? "yes" : "none");
   for (int32_t id : rt.eos_ids) std::fprintf(stderr, " %d", id);
   std::fprintf(stderr, "\n  seed %llu\n", static_cast<unsigned long long>(seed));
 }
