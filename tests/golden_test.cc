@@ -4,7 +4,11 @@
 // vs token-by-token decode, batched sequences vs one at a time, and equality of the file variants.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <map>
 
 #include "engine/session.h"
@@ -304,6 +308,53 @@ TEST(GoldenVariants, ReadWeightsGiveTheMappedLogits) {
     ++compared;
   }
   EXPECT_GE(compared, 3);
+}
+
+// A Hugging Face Mamba2ForCausalLM config (model_type "mamba2", Python's Infinity in
+// time_step_limit) next to the mamba2-ngroups2 weights describes the same model: same logits,
+// bit for bit, and the golden greedy tokens.
+TEST(GoldenVariants, HuggingFaceMamba2ConfigGivesTheSameModel) {
+  namespace fs = std::filesystem;
+  const fs::path src = fs::path(MAMBA_SOURCE_DIR) / "tests/data/models/mamba2-ngroups2";
+  const fs::path dir = fs::temp_directory_path() / ("mamba2_hf_" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  fs::copy_file(src / "model.safetensors", dir / "model.safetensors",
+                fs::copy_options::overwrite_existing);
+  {
+    std::ofstream cfg(dir / "config.json");
+    cfg << R"({"model_type": "mamba2", "architectures": ["Mamba2ForCausalLM"],
+      "hidden_size": 64, "num_hidden_layers": 2, "vocab_size": 304, "state_size": 16,
+      "expand": 2, "conv_kernel": 4, "head_dim": 16, "num_heads": 8, "n_groups": 2,
+      "chunk_size": 16, "use_bias": false, "use_conv_bias": true, "rms_norm": true,
+      "layer_norm_epsilon": 1e-05, "time_step_limit": [0.0, Infinity],
+      "tie_word_embeddings": true, "residual_in_fp32": true})";
+  }
+  const auto index = testing::ReadJson(src / "golden/f32/index.json");
+  const auto& prompt = index["prompts"].back();
+  const auto tokens = prompt["tokens"].get<std::vector<int32_t>>();
+  const auto greedy =
+      testing::ReadI32(src / "golden/f32" / prompt["files"]["greedy_tokens"]["file"]);
+  ThreadPool pool(2);
+  std::vector<float> logits[2];
+  std::vector<int32_t> got;
+  for (int i = 0; i < 2; ++i) {
+    auto model = Model::Load((i == 0 ? src : dir).string());
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    EXPECT_EQ((*model)->config().arch, Arch::kMamba2);
+    Session s(**model, &pool);
+    ASSERT_TRUE(s.Prefill(tokens, &logits[i]).ok());
+    if (i == 1) {
+      for (size_t k = 0; k < greedy.size(); ++k) {
+        got.push_back(
+            static_cast<int32_t>(ArgMax(s.logits().data(), (*model)->config().vocab_padded)));
+        ASSERT_TRUE(s.Decode(got.back()).ok());
+      }
+    }
+  }
+  fs::remove_all(dir);
+  ASSERT_EQ(logits[0].size(), logits[1].size());
+  EXPECT_EQ(testing::MaxAbsDiff(logits[0].data(), logits[1].data(), logits[0].size()), 0.0);
+  EXPECT_EQ(got, greedy);
 }
 
 // The whole forward pass on every SIMD target this binary carries (the kernel tests compare each

@@ -70,10 +70,10 @@ HWY_INLINE __m256i Reduce8(const __m256i* v) {
                             _mm256_unpackhi_epi32(v[2 * k], v[2 * k + 1]));
   }
   // [v0 v1 v2 v3 sums of lanes 0..3 | of lanes 4..7], and the same for v4..v7.
-  const __m256i a = _mm256_add_epi32(_mm256_unpacklo_epi64(t[0], t[1]),
-                                     _mm256_unpackhi_epi64(t[0], t[1]));
-  const __m256i b = _mm256_add_epi32(_mm256_unpacklo_epi64(t[2], t[3]),
-                                     _mm256_unpackhi_epi64(t[2], t[3]));
+  const __m256i a =
+      _mm256_add_epi32(_mm256_unpacklo_epi64(t[0], t[1]), _mm256_unpackhi_epi64(t[0], t[1]));
+  const __m256i b =
+      _mm256_add_epi32(_mm256_unpacklo_epi64(t[2], t[3]), _mm256_unpackhi_epi64(t[2], t[3]));
   return _mm256_add_epi32(_mm256_permute2x128_si256(a, b, 0x20),
                           _mm256_permute2x128_si256(a, b, 0x31));
 }

@@ -50,7 +50,8 @@ void ScanHeads(const HeadScanArgs& a, int64_t h0, int64_t h1) {
         auto acc = hn::Zero(df);
         int64_t n = 0;
         for (; n + NF <= N; n += NF) {
-          const auto s = hn::MulAdd(hn::LoadU(df, S + n), vdA, hn::Mul(vdtx, hn::LoadU(df, Bt + n)));
+          const auto s =
+              hn::MulAdd(hn::LoadU(df, S + n), vdA, hn::Mul(vdtx, hn::LoadU(df, Bt + n)));
           hn::StoreU(s, df, S + n);
           acc = hn::MulAdd(s, hn::LoadU(df, Ct + n), acc);
         }
@@ -89,8 +90,8 @@ namespace mamba {
 HWY_EXPORT(SelectiveScanHeadsSimd);
 
 void SelectiveScanHeads(const HeadScanArgs& args, ThreadPool* pool) {
-  MAMBA_CHECK(args.n_tokens >= 1 && args.n_heads >= 1 && args.head_dim >= 1 &&
-              args.d_state >= 1 && args.n_groups >= 1 && args.n_heads % args.n_groups == 0);
+  MAMBA_CHECK(args.n_tokens >= 1 && args.n_heads >= 1 && args.head_dim >= 1 && args.d_state >= 1 &&
+              args.n_groups >= 1 && args.n_heads % args.n_groups == 0);
   HWY_DYNAMIC_DISPATCH(SelectiveScanHeadsSimd)(args, pool);
 }
 

@@ -19,7 +19,7 @@ struct HeadScanArgs {
   int64_t n_heads = 0;
   int64_t head_dim = 0;
   int64_t d_state = 0;
-  int64_t n_groups = 1;  // divides n_heads; head h uses group h / (n_heads / n_groups)
+  int64_t n_groups = 1;      // divides n_heads; head h uses group h / (n_heads / n_groups)
   const float* x = nullptr;  // [T, n_heads * head_dim] (head h: channels h * head_dim ...)
   int64_t x_stride = 0;
   const float* dt = nullptr;  // [T, n_heads] without bias, row stride dt_stride

@@ -99,8 +99,8 @@ TEST(SelectiveScanHeadsTest, MatchesRefAndF64OnEveryTarget) {
   struct Shape {
     int64_t T, H, P, N, G;
   };
-  const Shape shapes[] = {{1, 8, 16, 16, 1}, {5, 8, 16, 16, 2}, {3, 4, 8, 17, 1},
-                          {2, 6, 4, 128, 3}, {7, 2, 3, 5, 1}};
+  const Shape shapes[] = {
+      {1, 8, 16, 16, 1}, {5, 8, 16, 16, 2}, {3, 4, 8, 17, 1}, {2, 6, 4, 128, 3}, {7, 2, 3, 5, 1}};
   ThreadPool pool(3);
   for (const Shape& s : shapes) {
     for (int flags = 0; flags < 8; ++flags) {

@@ -165,6 +165,57 @@ Status ParseStateSpaces(const json& root, const std::string& file, ModelConfig& 
   return Status::Ok();
 }
 
+// Hugging Face Mamba2ForCausalLM (model_type "mamba2"), with transformers' Mamba2Config defaults
+// where a key is missing (n_groups 8, untied head, state_size 128).
+Status ParseHuggingFaceMamba2(const json& root, const std::string& file, ModelConfig& c) {
+  KeyReader top(root, file, "");
+  c.arch = Arch::kMamba2;
+  MAMBA_ASSIGN_OR_RETURN(c.d_model, top.Int("hidden_size", 1, kMaxDim));
+  MAMBA_ASSIGN_OR_RETURN(c.n_layer, top.Int("num_hidden_layers", 1, kMaxLayers));
+  MAMBA_ASSIGN_OR_RETURN(c.vocab_size, top.Int("vocab_size", 1, kMaxVocab));
+  MAMBA_ASSIGN_OR_RETURN(c.pad_vocab_size_multiple,
+                         top.Int("pad_vocab_size_multiple", 1, 1 << 16, 1));
+  MAMBA_ASSIGN_OR_RETURN(c.d_state, top.Int("state_size", 1, kMaxDState, 128));
+  MAMBA_ASSIGN_OR_RETURN(c.d_conv, top.Int("conv_kernel", 1, kMaxDConv, 4));
+  MAMBA_ASSIGN_OR_RETURN(c.expand, top.Int("expand", 1, 64, 2));
+  c.d_inner = c.expand * c.d_model;
+  if (c.d_inner > kMaxDim) return top.Error("expand", "expand * hidden_size too large");
+  MAMBA_ASSIGN_OR_RETURN(c.headdim, top.Int("head_dim", 1, kMaxDim, 64));
+  MAMBA_ASSIGN_OR_RETURN(c.ngroups, top.Int("n_groups", 1, kMaxDim, 8));
+  MAMBA_ASSIGN_OR_RETURN(c.chunk_size, top.Int("chunk_size", 1, 1 << 16, 256));
+  if (c.d_inner % c.headdim != 0) return top.Error("head_dim", "does not divide d_inner");
+  const int64_t heads = c.d_inner / c.headdim;
+  MAMBA_ASSIGN_OR_RETURN(int64_t num_heads, top.Int("num_heads", 1, kMaxDim, heads));
+  if (num_heads != heads) {
+    return top.Error("num_heads",
+                     "value " + std::to_string(num_heads) +
+                         " is not expand * hidden_size / head_dim = " + std::to_string(heads));
+  }
+  if (heads % c.ngroups != 0) return top.Error("n_groups", "does not divide the number of heads");
+  MAMBA_ASSIGN_OR_RETURN(c.conv_bias, top.Bool("use_conv_bias", true));
+  MAMBA_ASSIGN_OR_RETURN(c.proj_bias, top.Bool("use_bias", false));
+  MAMBA_ASSIGN_OR_RETURN(c.tie_embeddings, top.Bool("tie_word_embeddings", false));
+  MAMBA_ASSIGN_OR_RETURN(c.norm_eps, top.Number("layer_norm_epsilon", 0.0, 1.0, 1e-5));
+  MAMBA_ASSIGN_OR_RETURN(bool rms_norm, top.Bool("rms_norm", true));
+  if (!rms_norm) return UnimplementedError(file + ": key 'rms_norm': false is not supported");
+  if (top.Has("hidden_act") && root.at("hidden_act") != "silu") {
+    return UnimplementedError(file + ": key 'hidden_act': only \"silu\" is supported");
+  }
+  // time_step_limit: dt is clamped to it; only the default (0, inf), no clamp, is supported.
+  // (Python writes inf as Infinity, read here as the largest double.)
+  if (top.Has("time_step_limit")) {
+    const json& lim = root.at("time_step_limit");
+    if (!lim.is_array() || lim.size() != 2 || !lim[0].is_number() || !lim[1].is_number() ||
+        lim[0].get<double>() != 0.0 || lim[1].get<double>() < 1e300) {
+      return UnimplementedError(file + ": key 'time_step_limit': " + lim.dump() +
+                                " (only [0.0, Infinity], no clamping, is supported)");
+    }
+  }
+  c.dt_rank = 0;
+  c.vocab_padded = RoundUp(c.vocab_size, c.pad_vocab_size_multiple);
+  return Status::Ok();
+}
+
 Status ParseHuggingFace(const json& root, const std::string& file, ModelConfig& c) {
   KeyReader top(root, file, "");
   c.dialect = ConfigDialect::kHuggingFace;
@@ -172,9 +223,10 @@ Status ParseHuggingFace(const json& root, const std::string& file, ModelConfig& 
     return top.Error("model_type", "missing or not a string");
   }
   const std::string type = root.at("model_type").get<std::string>();
+  if (type == "mamba2") return ParseHuggingFaceMamba2(root, file, c);
   if (type != "mamba") {
     return UnimplementedError(file + ": key 'model_type': \"" + type +
-                              "\" is not supported (supported: \"mamba\")");
+                              "\" is not supported (supported: \"mamba\", \"mamba2\")");
   }
   c.arch = Arch::kMamba1;
   MAMBA_ASSIGN_OR_RETURN(c.d_model, top.Int("hidden_size", 1, kMaxDim));
@@ -204,8 +256,45 @@ Status ParseHuggingFace(const json& root, const std::string& file, ModelConfig& 
 
 std::string_view ArchName(Arch arch) { return arch == Arch::kMamba1 ? "mamba1" : "mamba2"; }
 
+// Python's json.dump writes inf and nan as the bare words Infinity, -Infinity and NaN, which are
+// not JSON (HF Mamba2 configs carry "time_step_limit": [0.0, Infinity]). Outside strings they
+// become the largest finite doubles (and null for NaN); everything else is left as it is.
+std::string WithPythonNonFinite(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char ch = text[i];
+    if (in_string) {
+      out += ch;
+      if (ch == '\\' && i + 1 < text.size()) {
+        out += text[++i];
+      } else if (ch == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (ch == '"') in_string = true;
+    const std::string_view rest = text.substr(i);
+    if (rest.starts_with("Infinity")) {
+      out += "1.7976931348623157e308";
+      i += 7;
+    } else if (rest.starts_with("-Infinity")) {
+      out += "-1.7976931348623157e308";
+      i += 8;
+    } else if (rest.starts_with("NaN")) {
+      out += "null";
+      i += 2;
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
 StatusOr<ModelConfig> ParseModelConfig(std::string_view json_text, const std::string& file_name) {
-  json root = json::parse(json_text.begin(), json_text.end(), nullptr, /*allow_exceptions=*/false);
+  const std::string text = WithPythonNonFinite(json_text);
+  json root = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (root.is_discarded()) return InvalidArgumentError(file_name + ": not valid JSON");
   if (!root.is_object())
     return InvalidArgumentError(file_name + ": top level is not a JSON object");

@@ -3,7 +3,9 @@
 //  - state-spaces (mamba_ssm MambaConfig): d_model, n_layer, vocab_size, ssm_cfg{...},
 //    pad_vocab_size_multiple, tie_embeddings;
 //  - Hugging Face MambaForCausalLM (model_type "mamba"): hidden_size, num_hidden_layers,
-//    state_size, expand, conv_kernel, time_step_rank, use_conv_bias, use_bias, ...
+//    state_size, expand, conv_kernel, time_step_rank, use_conv_bias, use_bias, ...; and
+//    Mamba2ForCausalLM (model_type "mamba2"): head_dim, num_heads, n_groups, chunk_size, ...
+//    (Python's bare Infinity / NaN, which json.dump writes, are accepted).
 #pragma once
 
 #include <cstdint>

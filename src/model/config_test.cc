@@ -126,6 +126,47 @@ TEST(ConfigTest, BadConfigsNameFileAndKey) {
               StatusCode::kUnimplemented, "'rms_norm'");
 }
 
+// A transformers Mamba2Config as written by json.dump (Infinity is not JSON).
+TEST(ConfigTest, HuggingFaceMamba2) {
+  auto c = ParseModelConfig(R"({"model_type": "mamba2", "architectures": ["Mamba2ForCausalLM"],
+      "hidden_size": 768, "num_hidden_layers": 24, "vocab_size": 50288, "state_size": 128,
+      "expand": 2, "conv_kernel": 4, "head_dim": 64, "num_heads": 24, "n_groups": 1,
+      "chunk_size": 256, "use_bias": false, "use_conv_bias": true, "rms_norm": true,
+      "layer_norm_epsilon": 1e-05, "time_step_limit": [0.0, Infinity], "time_step_floor": 0.0001,
+      "note": "Infinity and NaN inside strings stay", "tie_word_embeddings": true,
+      "residual_in_fp32": true, "eos_token_id": 0})",
+                            "mamba2-130m-hf/config.json");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->arch, Arch::kMamba2);
+  EXPECT_EQ(c->dialect, ConfigDialect::kHuggingFace);
+  EXPECT_EQ(c->d_model, 768);
+  EXPECT_EQ(c->d_inner, 1536);
+  EXPECT_EQ(c->d_state, 128);
+  EXPECT_EQ(c->headdim, 64);
+  EXPECT_EQ(c->ngroups, 1);
+  EXPECT_EQ(c->vocab_padded, 50288);
+  EXPECT_TRUE(c->tie_embeddings);
+  // transformers' defaults where keys are missing: 8 groups, untied head, d_state 128.
+  auto d = ParseModelConfig(R"({"model_type": "mamba2", "hidden_size": 256,
+      "num_hidden_layers": 2, "vocab_size": 100, "head_dim": 32})",
+                            "config.json");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->ngroups, 8);
+  EXPECT_FALSE(d->tie_embeddings);
+  EXPECT_EQ(d->d_state, 128);
+
+  const std::string base = R"({"model_type": "mamba2", "hidden_size": 64, "num_hidden_layers": 2,
+      "vocab_size": 100, "head_dim": 16, "n_groups": 1)";
+  ExpectError(base + R"(, "time_step_limit": [0.001, 0.1]})", StatusCode::kUnimplemented,
+              "'time_step_limit'");
+  ExpectError(base + R"(, "num_heads": 5})", StatusCode::kInvalidArgument, "'num_heads'");
+  ExpectError(base + R"(, "n_groups": 3})", StatusCode::kInvalidArgument, "'n_groups'");
+  ExpectError(base + R"(, "head_dim": 48})", StatusCode::kInvalidArgument, "'head_dim'");
+  ExpectError(base + R"(, "rms_norm": false})", StatusCode::kUnimplemented, "'rms_norm'");
+  ExpectError(base + R"(, "x": NaN, "hidden_size": Infinity})", StatusCode::kInvalidArgument,
+              "'hidden_size'");
+}
+
 TEST(ConfigTest, MissingFile) {
   auto c = LoadModelConfig("/nonexistent/config.json");
   ASSERT_FALSE(c.ok());

@@ -78,8 +78,8 @@ class Mamba2Mixer final : public Mixer {
     // zxbcdt = self.in_proj(u); z, xBC, dt = torch.split(zxbcdt, [d_inner, conv_dim, nheads])
     MatMul(w_.in_proj, in, s_.d_model, n_rows, zxbcdt, s_.d_in_proj, pool);
     AddBias(zxbcdt, n_rows, s_.d_in_proj, s_.d_in_proj, w_.in_proj_bias);
-    const float* z = zxbcdt;                             // [n_rows, d_inner], stride d_in_proj
-    const float* xbc_in = zxbcdt + s_.d_inner;           // [n_rows, conv_dim], stride d_in_proj
+    const float* z = zxbcdt;                              // [n_rows, d_inner], stride d_in_proj
+    const float* xbc_in = zxbcdt + s_.d_inner;            // [n_rows, conv_dim], stride d_in_proj
     const float* dt = zxbcdt + s_.d_inner + s_.conv_dim;  // [n_rows, nheads], stride d_in_proj
 
     // xBC = self.act(self.conv1d(xBC)[..., :seqlen])   (causal, continuing from conv_state)

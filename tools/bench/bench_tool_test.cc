@@ -52,8 +52,8 @@ class BenchToolTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(BenchToolTest, JsonRowsAgreeWithTheModelAndTheLimits) {
   const fs::path dir = kModels / GetParam().dir;
-  const auto r = RunBench("-m '" + dir.string() +
-                          "' -p 8 -n 4 -r 2 -t 1,2 --bw-buffer-mb 16 -o json");
+  const auto r =
+      RunBench("-m '" + dir.string() + "' -p 8 -n 4 -r 2 -t 1,2 --bw-buffer-mb 16 -o json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto rows = nlohmann::json::parse(r.out);
   ASSERT_EQ(rows.size(), 4u) << r.out;  // (pp8, tg4) x (1, 2 threads)
@@ -67,7 +67,8 @@ TEST_P(BenchToolTest, JsonRowsAgreeWithTheModelAndTheLimits) {
   auto get = [&](const char* a, const char* b) {
     return static_cast<double>(cfg.contains(a) ? cfg[a].get<int64_t>() : cfg[b].get<int64_t>());
   };
-  const double d_model = get("d_model", "hidden_size"), n_layer = get("n_layer", "num_hidden_layers");
+  const double d_model = get("d_model", "hidden_size"),
+               n_layer = get("n_layer", "num_hidden_layers");
   const double d_inner = 2 * d_model;
   const nlohmann::json ssm = cfg.value("ssm_cfg", nlohmann::json::object());
   double gflop = 0;
@@ -75,8 +76,8 @@ TEST_P(BenchToolTest, JsonRowsAgreeWithTheModelAndTheLimits) {
     // in_proj [2 d_inner + 2 ngroups d_state + nheads, d_model] and out_proj [d_model, d_inner].
     const double d_state = ssm["d_state"].get<double>(), groups = ssm["ngroups"].get<double>();
     const double heads = d_inner / ssm["headdim"].get<double>();
-    gflop = 2 * n_layer * ((2 * d_inner + 2 * groups * d_state + heads) * d_model +
-                           d_model * d_inner) / 1e9;
+    gflop = 2 * n_layer *
+            ((2 * d_inner + 2 * groups * d_state + heads) * d_model + d_model * d_inner) / 1e9;
   } else {
     const double d_state = cfg.contains("state_size") ? cfg["state_size"].get<double>() : 16.0;
     const double dt_rank = cfg.contains("time_step_rank") ? cfg["time_step_rank"].get<double>()

@@ -58,7 +58,6 @@ struct ModelSpec {
   std::string dtype;  // for synthetic models; read from the weights otherwise
 };
 
-
 // The weights' type as llama-bench names it: the dtype holding the most bytes, lower case, with
 // " (mixed)" when other types hold more than a quarter of the bytes (e.g. Q4_K_M, or a Q4_0
 // file whose embedding is Q6_K).

@@ -15,12 +15,12 @@ struct Result {
   int threads = 0, n_prompt = 0, n_gen = 0;
   std::vector<double> tps;  // tokens/s per repetition
   double mean = 0, stddev = 0;
-  double limit_tps = 0;            // decode: bandwidth limit; prefill: FMA-peak limit
-  double fraction = 0;             // mean / limit_tps
-  double bw_gbps = 0;              // the bandwidth limit used (decode)
-  double bw_median_gbps = 0;       // median of every bandwidth probe pass of the block
-  double bw_anon_gbps = 0;         // streaming read of an anonymous buffer
-  double bw_weights_gbps = 0;      // streaming read of the model's mapped weights
+  double limit_tps = 0;        // decode: bandwidth limit; prefill: FMA-peak limit
+  double fraction = 0;         // mean / limit_tps
+  double bw_gbps = 0;          // the bandwidth limit used (decode)
+  double bw_median_gbps = 0;   // median of every bandwidth probe pass of the block
+  double bw_anon_gbps = 0;     // streaming read of an anonymous buffer
+  double bw_weights_gbps = 0;  // streaming read of the model's mapped weights
   // Decode: per repetition, its weight read rate (tokens/s x bytes per token) over the better of
   // the two passes of the weights probe right before and right after it (see PairedFraction).
   std::vector<double> paired;
