@@ -186,8 +186,12 @@ TEST(GgufModelTest, LoaderErrorsNameKeyOrTensor) {
   };
   const std::vector<Case> cases = {
       {"arch",
+       [&](auto& kv, auto&) { set_key(kv, "general.architecture", GgufValue::String("jamba")); },
+       StatusCode::kUnimplemented, "key 'general.architecture': \"jamba\""},
+      // A Mamba-1 file relabelled mamba2: its keys are under "mamba.", not "mamba2.".
+      {"arch_keys",
        [&](auto& kv, auto&) { set_key(kv, "general.architecture", GgufValue::String("mamba2")); },
-       StatusCode::kUnimplemented, "key 'general.architecture': \"mamba2\""},
+       StatusCode::kNotFound, "missing key 'mamba2.embedding_length'"},
       {"missing_key", [&](auto& kv, auto&) { drop_key(kv, "mamba.ssm.state_size"); },
        StatusCode::kNotFound, "missing key 'mamba.ssm.state_size'"},
       {"key_type",
@@ -246,6 +250,81 @@ TEST(GgufModelTest, NameMapping) {
   EXPECT_EQ(GgufToCheckpointName("blk.01.ssm_a"), "");
   EXPECT_EQ(GgufToCheckpointName("blk.x.ssm_a"), "");
   EXPECT_EQ(GgufToCheckpointName("blk.0.attn_q.weight"), "");
+  EXPECT_EQ(GgufToCheckpointName("blk.0.ssm_norm.weight"), "");
+  // Mamba-2 (llama.cpp arch "mamba2"): dt_bias and the gated norm; no x_proj / dt_proj.
+  EXPECT_EQ(GgufToCheckpointName("blk.3.ssm_dt.bias", Arch::kMamba2),
+            "backbone.layers.3.mixer.dt_bias");
+  EXPECT_EQ(GgufToCheckpointName("blk.0.ssm_norm.weight", Arch::kMamba2),
+            "backbone.layers.0.mixer.norm.weight");
+  EXPECT_EQ(GgufToCheckpointName("blk.0.ssm_a", Arch::kMamba2), "backbone.layers.0.mixer.A");
+  EXPECT_EQ(GgufToCheckpointName("token_embd.weight", Arch::kMamba2), "backbone.embedding.weight");
+  EXPECT_EQ(GgufToCheckpointName("blk.0.ssm_x.weight", Arch::kMamba2), "");
+  EXPECT_EQ(GgufToCheckpointName("blk.0.ssm_dt.weight", Arch::kMamba2), "");
+}
+
+// mamba2-ngroups2 (F32 safetensors) -> GGUF: the keys and tensor shapes llama.cpp's Mamba-2
+// loader asks for (src/models/mamba2.cpp, shapes in ggml order), and the float64 goldens.
+// (llama.cpp itself loading such files and agreeing on the logits is in docs/gguf.md.)
+TEST(GgufModelTest, ExportedMamba2GgufHasLlamaCppLayoutAndMatchesGolden) {
+  const fs::path src = fs::path(MAMBA_SOURCE_DIR) / "tests/data/models/mamba2-ngroups2";
+  auto ck = OpenCheckpoint(src.string());
+  ASSERT_TRUE(ck.ok()) << ck.status().ToString();
+  const fs::path dir = TempDir("mamba2");
+  const fs::path path = dir / "mamba2-ngroups2-F32.gguf";
+  ASSERT_TRUE(WriteMambaGguf(*ck, path.string()).ok());
+
+  auto gguf = LoadGgufFile(path.string());
+  ASSERT_TRUE(gguf.ok()) << gguf.status().ToString();
+  EXPECT_EQ(*gguf->GetString("general.architecture"), "mamba2");
+  const std::pair<const char*, uint64_t> keys[] = {
+      {"mamba2.embedding_length", 64}, {"mamba2.block_count", 2},
+      {"mamba2.ssm.conv_kernel", 4},   {"mamba2.ssm.inner_size", 128},
+      {"mamba2.ssm.state_size", 16},   {"mamba2.ssm.time_step_rank", 8},  // = heads
+      {"mamba2.ssm.group_count", 2},
+  };
+  for (const auto& [key, want] : keys) {
+    auto v = gguf->GetUInt(key);
+    ASSERT_TRUE(v.ok()) << key;
+    EXPECT_EQ(*v, want) << key;
+  }
+  // ne (ggml order) = our row-major shape reversed; d_in_proj = 128 + 192 + 8, conv_dim = 192.
+  const std::pair<const char*, std::vector<int64_t>> shapes[] = {
+      {"token_embd.weight", {64, 304}},
+      {"output_norm.weight", {64}},
+      {"blk.1.attn_norm.weight", {64}},
+      {"blk.1.ssm_in.weight", {64, 328}},
+      {"blk.1.ssm_conv1d.weight", {4, 192}},
+      {"blk.1.ssm_conv1d.bias", {192}},
+      {"blk.1.ssm_dt.bias", {8}},
+      {"blk.1.ssm_a", {1, 8}},
+      {"blk.1.ssm_d", {1, 8}},
+      {"blk.1.ssm_norm.weight", {64, 2}},
+      {"blk.1.ssm_out.weight", {128, 64}},
+  };
+  for (const auto& [name, ne] : shapes) {
+    const TensorView* t = gguf->tensors.Find(name);
+    ASSERT_NE(t, nullptr) << name;
+    EXPECT_EQ(std::vector<int64_t>(t->shape.rbegin(), t->shape.rend()), ne) << name;
+    EXPECT_EQ(t->dtype, DType::kF32) << name;
+  }
+  EXPECT_EQ(gguf->tensors.Names().size(), 2u + 2u * 9u);
+  // ssm_a holds A = -exp(A_log).
+  const TensorView* a_log = ck->tensors.Find("backbone.layers.1.mixer.A_log");
+  const TensorView* a = gguf->tensors.Find("blk.1.ssm_a");
+  ASSERT_NE(a_log, nullptr);
+  for (int h = 0; h < 8; ++h) {
+    const float want = -std::exp(reinterpret_cast<const float*>(a_log->data)[h]);
+    EXPECT_EQ(reinterpret_cast<const float*>(a->data)[h], want) << "head " << h;
+  }
+
+  auto model = Model::Load(path.string());
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  EXPECT_EQ((*model)->config().arch, Arch::kMamba2);
+  EXPECT_EQ((*model)->config().ngroups, 2);
+  EXPECT_EQ((*model)->config().headdim, 16);
+  const double worst = CheckAgainstGolden(**model, src / "golden/f32");
+  std::printf("[gguf] exported mamba2-ngroups2 F32 GGUF: worst |logit err| = %.6g\n", worst);
+  fs::remove_all(dir);
 }
 
 class SharedGgufTest : public ::testing::Test {

@@ -40,7 +40,7 @@ bool SplitBlock(const std::string& name, std::string* layer, std::string* rest) 
 
 }  // namespace
 
-std::string GgufToCheckpointName(const std::string& n) {
+std::string GgufToCheckpointName(const std::string& n, Arch arch) {
   if (n == "token_embd.weight") return "backbone.embedding.weight";
   if (n == "output_norm.weight") return "backbone.norm_f.weight";
   if (n == "output.weight") return "lm_head.weight";
@@ -48,6 +48,24 @@ std::string GgufToCheckpointName(const std::string& n) {
   if (!SplitBlock(n, &layer, &rest)) return "";
   const std::string p = "backbone.layers." + layer + ".";
   if (rest == "attn_norm.weight") return p + "norm.weight";
+  if (arch == Arch::kMamba2) {
+    static const char* const kMixer2[][2] = {
+        {"ssm_in.weight", "in_proj.weight"},
+        {"ssm_conv1d.weight", "conv1d.weight"},
+        {"ssm_conv1d.bias", "conv1d.bias"},
+        {"ssm_dt.bias", "dt_bias"},
+        {"ssm_a", "A"},
+        {"ssm_d", "D"},
+        {"ssm_norm.weight", "norm.weight"},
+        {"ssm_out.weight", "out_proj.weight"},
+        {"ssm_in.bias", "in_proj.bias"},
+        {"ssm_out.bias", "out_proj.bias"},
+    };
+    for (const auto& [from, to] : kMixer2) {
+      if (rest == from) return p + "mixer." + to;
+    }
+    return "";
+  }
   static const char* const kMixer[][2] = {
       {"ssm_in.weight", "in_proj.weight"},
       {"ssm_in.bias", "in_proj.bias"},
@@ -70,24 +88,41 @@ std::string GgufToCheckpointName(const std::string& n) {
 StatusOr<ModelConfig> GgufModelConfig(const GgufFile& g) {
   const std::string q = "'" + g.path() + "'";
   MAMBA_ASSIGN_OR_RETURN(std::string arch, g.GetString("general.architecture"));
-  if (arch != "mamba") {
+  if (arch != "mamba" && arch != "mamba2") {
     return UnimplementedError(q + ": key 'general.architecture': \"" + arch +
-                              "\" is not supported (supported: \"mamba\")");
+                              "\" is not supported (supported: \"mamba\", \"mamba2\")");
   }
+  const std::string k = arch + ".";
   ModelConfig c;
-  c.arch = Arch::kMamba1;
-  MAMBA_ASSIGN_OR_RETURN(c.d_model, DimKey(g, "mamba.embedding_length", kMaxDim));
-  MAMBA_ASSIGN_OR_RETURN(c.n_layer, DimKey(g, "mamba.block_count", kMaxLayers));
-  MAMBA_ASSIGN_OR_RETURN(c.d_conv, DimKey(g, "mamba.ssm.conv_kernel", kMaxDConv));
-  MAMBA_ASSIGN_OR_RETURN(c.d_inner, DimKey(g, "mamba.ssm.inner_size", kMaxDim));
-  MAMBA_ASSIGN_OR_RETURN(c.d_state, DimKey(g, "mamba.ssm.state_size", kMaxDState));
-  MAMBA_ASSIGN_OR_RETURN(c.dt_rank, DimKey(g, "mamba.ssm.time_step_rank", kMaxDim));
+  c.arch = arch == "mamba2" ? Arch::kMamba2 : Arch::kMamba1;
+  MAMBA_ASSIGN_OR_RETURN(c.d_model, DimKey(g, k + "embedding_length", kMaxDim));
+  MAMBA_ASSIGN_OR_RETURN(c.n_layer, DimKey(g, k + "block_count", kMaxLayers));
+  MAMBA_ASSIGN_OR_RETURN(c.d_conv, DimKey(g, k + "ssm.conv_kernel", kMaxDConv));
+  MAMBA_ASSIGN_OR_RETURN(c.d_inner, DimKey(g, k + "ssm.inner_size", kMaxDim));
+  MAMBA_ASSIGN_OR_RETURN(c.d_state, DimKey(g, k + "ssm.state_size", kMaxDState));
+  MAMBA_ASSIGN_OR_RETURN(c.dt_rank, DimKey(g, k + "ssm.time_step_rank", kMaxDim));
   c.expand = c.d_inner / c.d_model;
-  if (g.Has("mamba.attention.layer_norm_rms_epsilon")) {
-    MAMBA_ASSIGN_OR_RETURN(c.norm_eps, g.GetFloat("mamba.attention.layer_norm_rms_epsilon"));
+  if (c.arch == Arch::kMamba2) {
+    // time_step_rank is the number of heads; head_dim = d_inner / heads.
+    const int64_t heads = c.dt_rank;
+    MAMBA_ASSIGN_OR_RETURN(c.ngroups, DimKey(g, k + "ssm.group_count", kMaxDim));
+    if (c.d_inner % heads != 0) {
+      return InvalidArgumentError(q + ": key '" + k +
+                                  "ssm.time_step_rank': the number of heads does not divide "
+                                  "ssm.inner_size");
+    }
+    if (heads % c.ngroups != 0) {
+      return InvalidArgumentError(q + ": key '" + k +
+                                  "ssm.group_count': does not divide the number of heads");
+    }
+    c.headdim = c.d_inner / heads;
+    c.dt_rank = 0;
+  }
+  if (g.Has(k + "attention.layer_norm_rms_epsilon")) {
+    MAMBA_ASSIGN_OR_RETURN(c.norm_eps, g.GetFloat(k + "attention.layer_norm_rms_epsilon"));
     if (!(c.norm_eps >= 0 && c.norm_eps <= 1)) {
-      return InvalidArgumentError(q +
-                                  ": key 'mamba.attention.layer_norm_rms_epsilon': out of range");
+      return InvalidArgumentError(q + ": key '" + k +
+                                  "attention.layer_norm_rms_epsilon': out of range");
     }
   }
   if (g.Has("mamba.ssm.dt_b_c_rms")) {
@@ -128,15 +163,28 @@ StatusOr<ModelConfig> GgufModelConfig(const GgufFile& g) {
 }
 
 StatusOr<TensorSet> GgufModelTensors(const GgufFile& g) {
+  auto arch_name = g.GetString("general.architecture");
+  const bool m2 = arch_name.ok() && *arch_name == "mamba2";
   TensorSet out;
   for (const GgufTensorInfo& info : g.tensor_infos) {
-    const std::string name = GgufToCheckpointName(info.name);
+    const std::string name = GgufToCheckpointName(info.name, m2 ? Arch::kMamba2 : Arch::kMamba1);
     if (name.empty()) {
       return InvalidArgumentError("'" + g.path() + "': tensor '" + info.name +
-                                  "' is not a Mamba tensor (llama.cpp arch \"mamba\" names)");
+                                  "' is not a Mamba tensor (llama.cpp arch \"" +
+                                  (m2 ? "mamba2" : "mamba") + "\" names)");
     }
     TensorView v = *g.tensors.Find(info.name);
     v.name = name;
+    // Mamba-2: the converter stores A and D as [nheads, 1] and the gated norm's weight as
+    // [ngroups, d_inner / ngroups]; the checkpoint tensors are flat (same bytes, row-major).
+    auto ends_with = [&](const char* suffix) {
+      const size_t n = std::char_traits<char>::length(suffix);
+      return info.name.size() > n && info.name.compare(info.name.size() - n, n, suffix) == 0;
+    };
+    if (m2 && v.shape.size() == 2 &&
+        (ends_with(".ssm_a") || ends_with(".ssm_d") || ends_with(".ssm_norm.weight"))) {
+      v.shape = {v.shape[0] * v.shape[1]};
+    }
     // The converter squeezes conv1d.weight [d_inner, 1, d_conv] to [d_inner, d_conv]: same bytes.
     if (info.name.size() > 18 &&
         info.name.compare(info.name.size() - 18, 18, ".ssm_conv1d.weight") == 0 &&

@@ -28,16 +28,18 @@
 namespace mamba {
 
 // The ModelConfig described by the GGUF's metadata (and the shape of token_embd.weight). Errors
-// name the file and the key: general.architecture must be "mamba" (others: Unimplemented);
-// mamba.embedding_length, block_count, ssm.conv_kernel, ssm.inner_size, ssm.state_size,
-// ssm.time_step_rank are required; attention.layer_norm_rms_epsilon defaults to 1e-5.
+// name the file and the key: general.architecture must be "mamba" or "mamba2" (others:
+// Unimplemented); <arch>.embedding_length, block_count, ssm.conv_kernel, ssm.inner_size,
+// ssm.state_size, ssm.time_step_rank (Mamba-2: the number of heads) are required, and for
+// Mamba-2 ssm.group_count; attention.layer_norm_rms_epsilon defaults to 1e-5.
 StatusOr<ModelConfig> GgufModelConfig(const GgufFile& gguf);
 
 // The GGUF's tensors under the names above (views into the same mapping). Unknown tensor names
 // are an InvalidArgument naming the tensor.
 StatusOr<TensorSet> GgufModelTensors(const GgufFile& gguf);
 
-// Maps one GGUF tensor name to the bound name; "" when the name is not a known Mamba tensor.
-std::string GgufToCheckpointName(const std::string& gguf_name);
+// Maps one GGUF tensor name to the bound name; "" when the name is not a known tensor of `arch`
+// (Mamba-2: ssm_dt.bias is dt_bias, ssm_norm.weight the gated norm; no ssm_x / ssm_dt.weight).
+std::string GgufToCheckpointName(const std::string& gguf_name, Arch arch = Arch::kMamba1);
 
 }  // namespace mamba

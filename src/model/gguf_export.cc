@@ -18,24 +18,30 @@ std::vector<std::pair<std::string, GgufValue>> MambaGgufMetadata(const ModelConf
                                                                  const std::string& name,
                                                                  uint32_t file_type) {
   auto u32 = [](int64_t v) { return GgufValue::U32(static_cast<uint32_t>(v)); };
-  return {
-      {"general.architecture", GgufValue::String("mamba")},
+  const bool m2 = c.arch == Arch::kMamba2;
+  const std::string a = m2 ? "mamba2" : "mamba";
+  std::vector<std::pair<std::string, GgufValue>> kv = {
+      {"general.architecture", GgufValue::String(a)},
       {"general.type", GgufValue::String("model")},
       {"general.name", GgufValue::String(name)},
-      {"mamba.context_length", u32(1 << 20)},
-      {"mamba.embedding_length", u32(c.d_model)},
-      {"mamba.feed_forward_length", u32(0)},
-      {"mamba.attention.head_count", u32(0)},
-      {"mamba.block_count", u32(c.n_layer)},
-      {"mamba.ssm.conv_kernel", u32(c.d_conv)},
-      {"mamba.ssm.inner_size", u32(c.d_inner)},
-      {"mamba.ssm.state_size", u32(c.d_state)},
-      {"mamba.ssm.time_step_rank", u32(c.dt_rank)},
-      {"mamba.attention.layer_norm_rms_epsilon", GgufValue::F32(static_cast<float>(c.norm_eps))},
-      {"mamba.ssm.dt_b_c_rms", GgufValue::Bool(false)},
-      {"general.file_type", GgufValue::U32(file_type)},
-      {"general.quantization_version", GgufValue::U32(2)},
+      {a + ".context_length", u32(1 << 20)},
+      {a + ".embedding_length", u32(c.d_model)},
+      {a + ".feed_forward_length", u32(0)},
+      {a + ".attention.head_count", u32(0)},
+      {a + ".block_count", u32(c.n_layer)},
+      {a + ".ssm.conv_kernel", u32(c.d_conv)},
+      {a + ".ssm.inner_size", u32(c.d_inner)},
+      {a + ".ssm.state_size", u32(c.d_state)},
+      // Mamba-2: the number of heads (llama.cpp's convention).
+      {a + ".ssm.time_step_rank", u32(m2 ? c.d_inner / c.headdim : c.dt_rank)},
   };
+  if (m2) kv.emplace_back(a + ".ssm.group_count", u32(c.ngroups));
+  kv.emplace_back(a + ".attention.layer_norm_rms_epsilon",
+                  GgufValue::F32(static_cast<float>(c.norm_eps)));
+  if (!m2) kv.emplace_back("mamba.ssm.dt_b_c_rms", GgufValue::Bool(false));
+  kv.emplace_back("general.file_type", GgufValue::U32(file_type));
+  kv.emplace_back("general.quantization_version", GgufValue::U32(2));
+  return kv;
 }
 
 namespace {
@@ -162,15 +168,42 @@ float NegExpInDType(float a_log, DType dtype) {
 Status WriteMambaGguf(const Checkpoint& ck, const std::string& path,
                       const GgufExportOptions& options) {
   const ModelConfig& c = ck.config;
-  if (c.arch != Arch::kMamba1) {
-    return UnimplementedError("'" + path + "': GGUF export supports Mamba-1 only");
-  }
   Exporter ex(ck, options);
   const std::string emb = ck.tensors.Find("backbone.embeddings.weight") != nullptr
                               ? "backbone.embeddings.weight"
                               : "backbone.embedding.weight";
   MAMBA_RETURN_IF_ERROR(ex.AsIs(emb, "token_embd.weight"));
-  for (int64_t i = 0; i < c.n_layer; ++i) {
+  for (int64_t i = 0; c.arch == Arch::kMamba2 && i < c.n_layer; ++i) {
+    // As convert_hf_to_gguf.py's Mamba2Model: A and D as [nheads, 1], the gated norm's weight as
+    // [ngroups, d_inner / ngroups], dt_bias as ssm_dt.bias.
+    const std::string p = "backbone.layers." + std::to_string(i) + ".";
+    const std::string m = p + "mixer.";
+    const std::string b = "blk." + std::to_string(i) + ".";
+    const int64_t heads = c.d_inner / c.headdim;
+    const int64_t conv_dim = c.d_inner + 2 * c.ngroups * c.d_state;
+    if (ck.tensors.Find(m + "A_log") != nullptr) {
+      MAMBA_RETURN_IF_ERROR(ex.F32(m + "A_log", b + "ssm_a", {heads, 1},
+                                   [](float x, DType dt) { return NegExpInDType(x, dt); }));
+    } else {
+      MAMBA_RETURN_IF_ERROR(
+          ex.F32(m + "A", b + "ssm_a", {heads, 1}, [](float x, DType) { return x; }));
+    }
+    MAMBA_RETURN_IF_ERROR(
+        ex.F32(m + "D", b + "ssm_d", {heads, 1}, [](float x, DType) { return x; }));
+    if (c.conv_bias) MAMBA_RETURN_IF_ERROR(ex.F32(m + "conv1d.bias", b + "ssm_conv1d.bias"));
+    MAMBA_RETURN_IF_ERROR(ex.F32(m + "conv1d.weight", b + "ssm_conv1d.weight", {conv_dim, c.d_conv},
+                                 [](float x, DType) { return x; }));
+    MAMBA_RETURN_IF_ERROR(ex.F32(m + "dt_bias", b + "ssm_dt.bias"));
+    MAMBA_RETURN_IF_ERROR(ex.AsIs(m + "in_proj.weight", b + "ssm_in.weight"));
+    if (c.proj_bias) MAMBA_RETURN_IF_ERROR(ex.F32(m + "in_proj.bias", b + "ssm_in.bias"));
+    MAMBA_RETURN_IF_ERROR(ex.F32(m + "norm.weight", b + "ssm_norm.weight",
+                                 {c.ngroups, c.d_inner / c.ngroups},
+                                 [](float x, DType) { return x; }));
+    MAMBA_RETURN_IF_ERROR(ex.AsIs(m + "out_proj.weight", b + "ssm_out.weight"));
+    if (c.proj_bias) MAMBA_RETURN_IF_ERROR(ex.F32(m + "out_proj.bias", b + "ssm_out.bias"));
+    MAMBA_RETURN_IF_ERROR(ex.F32(p + "norm.weight", b + "attn_norm.weight"));
+  }
+  for (int64_t i = 0; c.arch == Arch::kMamba1 && i < c.n_layer; ++i) {
     const std::string p = "backbone.layers." + std::to_string(i) + ".";
     const std::string m = p + "mixer.";
     const std::string b = "blk." + std::to_string(i) + ".";

@@ -171,9 +171,14 @@ StatusOr<std::unique_ptr<Mixer>> LoadMamba2Mixer(const ModelConfig& c, const Wei
   }
   MAMBA_ASSIGN_OR_RETURN(w.dt_bias, wb.F32InPlace(p + "dt_bias", {s.n_heads}));
   // A = -torch.exp(self.A_log.float())
-  MAMBA_ASSIGN_OR_RETURN(std::vector<float> A, wb.F32(p + "A_log", {s.n_heads}));
-  for (float& a : A) a = -std::exp(a);
-  w.A = F32Param::Owned(std::move(A));
+  if (!wb.Has(p + "A_log") && wb.Has(p + "A")) {
+    // GGUF checkpoints store A itself (llama.cpp's ssm_a, already -exp(A_log)).
+    MAMBA_ASSIGN_OR_RETURN(w.A, wb.F32InPlace(p + "A", {s.n_heads}));
+  } else {
+    MAMBA_ASSIGN_OR_RETURN(std::vector<float> A, wb.F32(p + "A_log", {s.n_heads}));
+    for (float& a : A) a = -std::exp(a);
+    w.A = F32Param::Owned(std::move(A));
+  }
   // D: [nheads] (D_has_hdim=False, the default; [d_inner] is not supported).
   MAMBA_ASSIGN_OR_RETURN(w.D, wb.F32InPlace(p + "D", {s.n_heads}));
   MAMBA_ASSIGN_OR_RETURN(w.norm_weight, wb.F32InPlace(p + "norm.weight", {c.d_inner}));

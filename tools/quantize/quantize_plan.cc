@@ -93,8 +93,10 @@ StatusOr<QuantizeResult> QuantizeModelFile(
     const int64_t cols = src.shape.empty() ? 1 : src.shape.back();
     return PlanMatrixType(target, gguf_name, cols);
   };
+  // Matrices: Mamba-1 in_proj, x_proj, dt_proj, out_proj per layer; Mamba-2 in_proj, out_proj.
+  const int per_layer = ck.config.arch == Arch::kMamba2 ? 2 : 4;
   const int total =
-      static_cast<int>(4 * ck.config.n_layer + 1 + (ck.config.tie_embeddings ? 0 : 1));
+      static_cast<int>(per_layer * ck.config.n_layer + 1 + (ck.config.tie_embeddings ? 0 : 1));
   opts.progress = [&](const std::string& name, int done) {
     if (progress) progress(name, done, total);
   };
