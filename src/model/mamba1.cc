@@ -33,14 +33,6 @@ struct Mamba1Weights {
 // Scratch slots. dt and then y take the x half of xz, dead once the conv has read it.
 enum : int { kXZ, kXConv, kXDbl };
 
-void AddBias(float* rows, int64_t n, int64_t width, int64_t stride, const F32Param& b) {
-  if (b.empty()) return;
-  for (int64_t i = 0; i < n; ++i) {
-    float* r = rows + i * stride;
-    for (int64_t j = 0; j < width; ++j) r[j] += b[j];
-  }
-}
-
 class Mamba1Mixer final : public Mixer {
  public:
   Mamba1Mixer(const ModelConfig& c, Mamba1Weights w)
@@ -61,7 +53,7 @@ class Mamba1Mixer final : public Mixer {
 
     // xz = self.in_proj(hidden_states); x, z = xz.chunk(2, dim=1)
     MatMul(w_.in_proj, in, d_model_, n_rows, xz, 2 * d_inner_, pool);
-    AddBias(xz, n_rows, 2 * d_inner_, 2 * d_inner_, w_.in_proj_bias);
+    AddBiasRows(xz, n_rows, 2 * d_inner_, 2 * d_inner_, w_.in_proj_bias);
     const float* x = xz;             // [n_rows, d_inner], row stride 2 * d_inner
     const float* z = xz + d_inner_;  // [n_rows, d_inner], row stride 2 * d_inner
 
@@ -118,7 +110,7 @@ class Mamba1Mixer final : public Mixer {
 
     // out = self.out_proj(y)
     MatMul(w_.out_proj, y, 2 * d_inner_, n_rows, out, d_model_, pool);
-    AddBias(out, n_rows, d_model_, d_model_, w_.out_proj_bias);
+    AddBiasRows(out, n_rows, d_model_, d_model_, w_.out_proj_bias);
   }
 
  private:

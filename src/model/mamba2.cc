@@ -55,14 +55,6 @@ constexpr float kGatedNormEps = 1e-5f;
 // Scratch slots.
 enum : int { kZxbcdt, kXbcConv, kY };
 
-void AddBias(float* rows, int64_t n, int64_t width, int64_t stride, const F32Param& b) {
-  if (b.empty()) return;
-  for (int64_t i = 0; i < n; ++i) {
-    float* r = rows + i * stride;
-    for (int64_t j = 0; j < width; ++j) r[j] += b[j];
-  }
-}
-
 class Mamba2Mixer final : public Mixer {
  public:
   Mamba2Mixer(const ModelConfig& c, Mamba2Weights w) : s_(c), w_(std::move(w)) {}
@@ -77,7 +69,7 @@ class Mamba2Mixer final : public Mixer {
 
     // zxbcdt = self.in_proj(u); z, xBC, dt = torch.split(zxbcdt, [d_inner, conv_dim, nheads])
     MatMul(w_.in_proj, in, s_.d_model, n_rows, zxbcdt, s_.d_in_proj, pool);
-    AddBias(zxbcdt, n_rows, s_.d_in_proj, s_.d_in_proj, w_.in_proj_bias);
+    AddBiasRows(zxbcdt, n_rows, s_.d_in_proj, s_.d_in_proj, w_.in_proj_bias);
     const float* z = zxbcdt;                              // [n_rows, d_inner], stride d_in_proj
     const float* xbc_in = zxbcdt + s_.d_inner;            // [n_rows, conv_dim], stride d_in_proj
     const float* dt = zxbcdt + s_.d_inner + s_.conv_dim;  // [n_rows, nheads], stride d_in_proj
@@ -135,7 +127,7 @@ class Mamba2Mixer final : public Mixer {
 
     // out = self.out_proj(y)
     MatMul(w_.out_proj, y, s_.d_inner, n_rows, out, s_.d_model, pool);
-    AddBias(out, n_rows, s_.d_model, s_.d_model, w_.out_proj_bias);
+    AddBiasRows(out, n_rows, s_.d_model, s_.d_model, w_.out_proj_bias);
   }
 
  private:

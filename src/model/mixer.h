@@ -39,6 +39,10 @@ class Scratch {
   std::vector<AlignedBuffer<float>> buffers_;
 };
 
+// rows[i * stride + j] += bias[j] for i < n, j < width; nothing when `bias` is empty (the
+// projections' optional biases).
+void AddBiasRows(float* rows, int64_t n, int64_t width, int64_t stride, const F32Param& bias);
+
 class Mixer {
  public:
   virtual ~Mixer() = default;
