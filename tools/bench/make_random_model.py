@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Writes a random-weight Mamba-1 checkpoint of a real model's shape (state-spaces layout:
-config.json + model.safetensors) for benchmarks and memory checks. Needs only python3-numpy.
+"""Writes a random-weight Mamba-1 or Mamba-2 checkpoint of a real model's shape (state-spaces
+layout: config.json + model.safetensors) for benchmarks and memory checks. Needs only
+python3-numpy. Mamba-2 uses the mamba2-* defaults: d_state 128, headdim 64, ngroups 1.
 
   /usr/bin/python3 tools/bench/make_random_model.py --shape 130m --dtype f32 --out /tmp/m130
+  /usr/bin/python3 tools/bench/make_random_model.py --arch mamba2 --shape 130m --out /tmp/m2-130m
 """
 import argparse
 import json
@@ -25,6 +27,7 @@ def main():
     ap.add_argument("--dtype", choices=["f32", "f16", "bf16"], default="f32")
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--arch", choices=["mamba1", "mamba2"], default="mamba1")
     args = ap.parse_args()
     d_model, n_layer = SHAPES[args.shape]
     d_inner, d_state, d_conv, dt_rank = 2 * d_model, 16, 4, math.ceil(d_model / 16)
@@ -34,9 +37,28 @@ def main():
     def lin(rows, cols):
         return (rng.standard_normal((rows, cols), dtype=np.float32) / math.sqrt(cols))
 
+    m2 = args.arch == "mamba2"
+    if m2:
+        d_state, headdim, ngroups, vocab = 128, 64, 1, 50288  # vocabulary padded to 16
+        nheads = d_inner // headdim
+        conv_dim = d_inner + 2 * ngroups * d_state
     tensors = [("backbone.embedding.weight", rng.standard_normal((vocab, d_model), np.float32) * 0.02),
                ("backbone.norm_f.weight", np.ones(d_model, np.float32))]
-    for i in range(n_layer):
+    for i in range(n_layer if m2 else 0):
+        p = f"backbone.layers.{i}."
+        dt = np.exp(rng.uniform(math.log(1e-3), math.log(1e-1), nheads)).astype(np.float32)
+        tensors += [
+            (p + "norm.weight", np.ones(d_model, np.float32)),
+            (p + "mixer.in_proj.weight", lin(d_inner + conv_dim + nheads, d_model)),
+            (p + "mixer.conv1d.weight", rng.standard_normal((conv_dim, 1, d_conv), np.float32) * 0.5),
+            (p + "mixer.conv1d.bias", rng.standard_normal(conv_dim, np.float32) * 0.1),
+            (p + "mixer.dt_bias", dt + np.log(-np.expm1(-dt))),  # softplus^-1(dt)
+            (p + "mixer.A_log", np.log(rng.uniform(1, 16, nheads)).astype(np.float32)),
+            (p + "mixer.D", np.ones(nheads, np.float32)),
+            (p + "mixer.norm.weight", np.ones(d_inner, np.float32)),
+            (p + "mixer.out_proj.weight", lin(d_model, d_inner) / math.sqrt(n_layer)),
+        ]
+    for i in range(0 if m2 else n_layer):
         p = f"backbone.layers.{i}."
         tensors += [
             (p + "norm.weight", np.ones(d_model, np.float32)),
@@ -75,9 +97,10 @@ def main():
         for name, a in sorted(tensors, key=lambda t: t[0]):
             f.write(encode(a))
     with open(os.path.join(args.out, "config.json"), "w") as f:
-        json.dump({"d_model": d_model, "n_layer": n_layer, "vocab_size": 50277, "ssm_cfg": {},
-                   "rms_norm": True, "residual_in_fp32": True, "fused_add_norm": True,
-                   "pad_vocab_size_multiple": 8, "tie_embeddings": True}, f, indent=2)
+        json.dump({"d_model": d_model, "n_layer": n_layer, "vocab_size": 50277,
+                   "ssm_cfg": {"layer": "Mamba2"} if m2 else {}, "rms_norm": True,
+                   "residual_in_fp32": True, "fused_add_norm": True,
+                   "pad_vocab_size_multiple": 16 if m2 else 8, "tie_embeddings": True}, f, indent=2)
     print(os.path.join(args.out, "model.safetensors"), offset + 8 + len(h), "bytes")
 
 
