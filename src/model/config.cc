@@ -150,6 +150,30 @@ Status ParseStateSpaces(const json& root, const std::string& file, ModelConfig& 
   c.d_inner = c.expand * c.d_model;
   if (c.d_inner > kMaxDim) return s.Error("expand", "expand * d_model too large");
   if (m2) {
+    // Mamba2 options whose non-default values change the math; refused rather than ignored.
+    auto refuse_unless = [&](const char* key, const json& want) -> Status {
+      if (s.Has(key) && ssm->at(key) != want) {
+        return UnimplementedError(file + ": key 'ssm_cfg." + key + "': " + ssm->at(key).dump() +
+                                  " is not supported (only " + want.dump() + ")");
+      }
+      return Status::Ok();
+    };
+    MAMBA_RETURN_IF_ERROR(refuse_unless("rmsnorm", true));
+    MAMBA_RETURN_IF_ERROR(refuse_unless("norm_before_gate", false));
+    MAMBA_RETURN_IF_ERROR(refuse_unless("D_has_hdim", false));
+    MAMBA_RETURN_IF_ERROR(refuse_unless("learnable_init_states", false));
+    if (s.Has("d_ssm") && ssm->at("d_ssm") != json(c.d_inner)) {
+      return UnimplementedError(file + ": key 'ssm_cfg.d_ssm': " + ssm->at("d_ssm").dump() +
+                                " is not supported (only null or expand * d_model: no MLP part)");
+    }
+    if (s.Has("dt_limit")) {
+      const json& lim = ssm->at("dt_limit");
+      if (!lim.is_array() || lim.size() != 2 || !lim[0].is_number() || !lim[1].is_number() ||
+          lim[0].get<double>() != 0.0 || lim[1].get<double>() < 1e300) {
+        return UnimplementedError(file + ": key 'ssm_cfg.dt_limit': " + lim.dump() +
+                                  " (only [0.0, Infinity], no clamping, is supported)");
+      }
+    }
     MAMBA_ASSIGN_OR_RETURN(c.headdim, s.Int("headdim", 1, kMaxDim, 64));
     MAMBA_ASSIGN_OR_RETURN(c.ngroups, s.Int("ngroups", 1, kMaxDim, 1));
     MAMBA_ASSIGN_OR_RETURN(c.chunk_size, s.Int("chunk_size", 1, 1 << 16, 256));

@@ -167,6 +167,30 @@ TEST(ConfigTest, HuggingFaceMamba2) {
               "'hidden_size'");
 }
 
+// state-spaces Mamba2 options that change the math are refused, naming the key.
+TEST(ConfigTest, StateSpacesMamba2OptionsThatChangeTheMath) {
+  auto cfg = [](const std::string& extra) {
+    return R"({"d_model": 64, "n_layer": 2, "vocab_size": 100, "ssm_cfg": {"layer": "Mamba2",
+        "headdim": 16)" +
+           extra + "}}";
+  };
+  auto ok = ParseModelConfig(cfg(R"(, "rmsnorm": true, "norm_before_gate": false,
+      "D_has_hdim": false, "d_ssm": null, "dt_limit": [0.0, Infinity])"),
+                             "config.json");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->arch, Arch::kMamba2);
+  EXPECT_TRUE(ParseModelConfig(cfg(R"(, "d_ssm": 128)"), "config.json").ok());
+  ExpectError(cfg(R"(, "norm_before_gate": true)"), StatusCode::kUnimplemented,
+              "'ssm_cfg.norm_before_gate'");
+  ExpectError(cfg(R"(, "rmsnorm": false)"), StatusCode::kUnimplemented, "'ssm_cfg.rmsnorm'");
+  ExpectError(cfg(R"(, "D_has_hdim": true)"), StatusCode::kUnimplemented, "'ssm_cfg.D_has_hdim'");
+  ExpectError(cfg(R"(, "learnable_init_states": true)"), StatusCode::kUnimplemented,
+              "'ssm_cfg.learnable_init_states'");
+  ExpectError(cfg(R"(, "d_ssm": 64)"), StatusCode::kUnimplemented, "'ssm_cfg.d_ssm'");
+  ExpectError(cfg(R"(, "dt_limit": [0.001, 0.1])"), StatusCode::kUnimplemented,
+              "'ssm_cfg.dt_limit'");
+}
+
 TEST(ConfigTest, MissingFile) {
   auto c = LoadModelConfig("/nonexistent/config.json");
   ASSERT_FALSE(c.ok());
