@@ -184,6 +184,40 @@ TEST_P(GoldenTest, PrefillEqualsTokenByTokenDecode) {
   EXPECT_EQ(prefill.n_past(), stepwise.n_past());
 }
 
+// A prompt longer than two prefill chunks (Session::kPrefillChunk): the conv window and the SSM
+// state carried across chunk boundaries give the logits and states of feeding it token by token.
+TEST_P(GoldenTest, LongPromptAcrossPrefillChunksEqualsTokenByToken) {
+  const int64_t vocab = model_->config().vocab_padded;
+  const int64_t n = 2 * Session::kPrefillChunk + 37;
+  std::vector<int32_t> tokens(static_cast<size_t>(n));
+  uint32_t r = 12345;
+  for (int32_t& t : tokens) {
+    r = r * 1664525u + 1013904223u;
+    t = static_cast<int32_t>((r >> 8) % static_cast<uint32_t>(model_->config().vocab_size));
+  }
+  Session prefill(*model_, &pool_), stepwise(*model_, &pool_);
+  std::vector<float> all;
+  ASSERT_TRUE(prefill.Prefill(tokens, &all).ok());
+  ASSERT_EQ(all.size(), static_cast<size_t>(n * vocab));
+  const double tol = tol_.For(testing::MaxAbs(all.data(), all.size()));
+  double worst = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    ASSERT_TRUE(stepwise.Decode(tokens[static_cast<size_t>(i)]).ok());
+    worst = std::max(worst, testing::MaxAbsDiff(stepwise.logits().data(), &all[i * vocab],
+                                                static_cast<size_t>(vocab)));
+  }
+  EXPECT_LE(worst, tol);
+  const StateShape shape = model_->state_shape();
+  for (int64_t l = 0; l < shape.n_layer; ++l) {
+    EXPECT_LE(testing::MaxAbsDiff(prefill.state().ssm(l), stepwise.state().ssm(l),
+                                  static_cast<size_t>(shape.ssm_size)),
+              1e-4);
+    EXPECT_LE(testing::MaxAbsDiff(prefill.state().conv(l), stepwise.state().conv(l),
+                                  static_cast<size_t>(shape.conv_per_layer())),
+              1e-5);
+  }
+}
+
 // All prompts of the case in one batched forward (each with its own state) give the same logits
 // as running them one at a time; so does a batched decode step.
 TEST_P(GoldenTest, BatchedSequencesMatchSingle) {
