@@ -148,7 +148,8 @@ int Run(const Options& o) {
         }
         base = tmp_dir;
       }
-      specs.push_back({base + "/" + shape + "-" + dt, "mamba-" + shape + " (synthetic)", dt});
+      const std::string label = s->mamba2 ? shape : "mamba-" + shape;
+      specs.push_back({base + "/" + shape + "-" + dt, label + " (synthetic)", dt});
     }
   }
   if (specs.empty()) return Fail("nothing to benchmark: pass -m PATH or --synthetic SHAPE");
@@ -360,7 +361,8 @@ int main(int argc, char** argv) {
   CLI::App app{"mamba-bench: prefill (pp) and decode (tg) throughput vs the machine's limits"};
   app.add_option("-m,--model", o.models, "model directory or weights file (repeatable)");
   app.add_option("--synthetic", syn,
-                 "random-weight model of a real shape: 130m,370m,790m,1.4b,2.8b");
+                 "random-weight model of a real shape: 130m,370m,790m,1.4b,2.8b, "
+                 "mamba2-130m,mamba2-370m,mamba2-780m,mamba2-1.3b,mamba2-2.7b");
   app.add_option("--dtype", dt, "dtype(s) of --synthetic weights: f32,f16,bf16 (default f32)");
   app.add_option("--synthetic-dir", o.synthetic_dir,
                  "keep synthetic checkpoints here and reuse them (default: a temp dir, removed)");

@@ -14,7 +14,8 @@ namespace mamba::bench {
 namespace {
 
 constexpr int64_t kVocab = 50277;
-constexpr int64_t kVocabPadded = 50280;  // pad_vocab_size_multiple 8
+constexpr int64_t kVocabPadded = 50280;   // pad_vocab_size_multiple 8
+constexpr int64_t kVocabPadded2 = 50288;  // Mamba-2: pad_vocab_size_multiple 16
 
 // How a tensor's values are drawn.
 enum class Init { kUniform, kOnes, kUniformRange, kALog };
@@ -41,13 +42,42 @@ struct Rng {
   }
 };
 
+// Mamba-2 (state-spaces mamba2-* defaults): d_state 128, headdim 64, ngroups 1, vocabulary
+// padded to 16; dt_bias = softplus^-1 of dt in ~[1e-3, 0.1], A_log = log of [1, 16).
+std::vector<TensorSpec> Mamba2Specs(const SyntheticShape& s) {
+  const int64_t d = s.d_model, di = 2 * d, ds = 128, dc = 4, heads = di / 64;
+  const int64_t conv_dim = di + 2 * ds;
+  auto lin = [](const std::string& name, int64_t rows, int64_t cols, float scale = 1.0f) {
+    return TensorSpec{
+        name, {rows, cols}, Init::kUniform, 0, scale * std::sqrt(3.0f / static_cast<float>(cols))};
+  };
+  std::vector<TensorSpec> t;
+  t.push_back({"backbone.embedding.weight", {kVocabPadded2, d}, Init::kUniform, 0, 0.0346f});
+  t.push_back({"backbone.norm_f.weight", {d}, Init::kOnes});
+  for (int64_t i = 0; i < s.n_layer; ++i) {
+    const std::string p = "backbone.layers." + std::to_string(i) + ".";
+    t.push_back({p + "norm.weight", {d}, Init::kOnes});
+    t.push_back(lin(p + "mixer.in_proj.weight", di + conv_dim + heads, d));
+    t.push_back({p + "mixer.conv1d.weight", {conv_dim, 1, dc}, Init::kUniform, 0, 0.866f});
+    t.push_back({p + "mixer.conv1d.bias", {conv_dim}, Init::kUniform, 0, 0.173f});
+    t.push_back({p + "mixer.dt_bias", {heads}, Init::kUniformRange, -6.9f, -2.25f});
+    t.push_back({p + "mixer.A_log", {heads}, Init::kUniformRange, 0.0f, 2.77f});
+    t.push_back({p + "mixer.D", {heads}, Init::kOnes});
+    t.push_back({p + "mixer.norm.weight", {di}, Init::kOnes});
+    t.push_back(
+        lin(p + "mixer.out_proj.weight", d, di, 1.0f / std::sqrt(static_cast<float>(s.n_layer))));
+  }
+  return t;
+}
+
 std::vector<TensorSpec> Specs(const SyntheticShape& s) {
+  if (s.mamba2) return Mamba2Specs(s);
   const int64_t d = s.d_model, di = 2 * d, ds = 16, dc = 4;
   const int64_t dt_rank = (d + 15) / 16;
   // Uniform with the standard deviation of N(0, 1/cols): half-width sqrt(3 / cols).
   auto lin = [](const std::string& name, int64_t rows, int64_t cols, float scale = 1.0f) {
-    return TensorSpec{name, {rows, cols}, Init::kUniform, 0,
-                      scale * std::sqrt(3.0f / static_cast<float>(cols))};
+    return TensorSpec{
+        name, {rows, cols}, Init::kUniform, 0, scale * std::sqrt(3.0f / static_cast<float>(cols))};
   };
   std::vector<TensorSpec> t;
   t.push_back({"backbone.embedding.weight", {kVocabPadded, d}, Init::kUniform, 0, 0.0346f});
@@ -63,8 +93,8 @@ std::vector<TensorSpec> Specs(const SyntheticShape& s) {
     t.push_back({p + "mixer.dt_proj.bias", {di}, Init::kUniformRange, -6.0f, -2.0f});
     t.push_back({p + "mixer.A_log", {di, ds}, Init::kALog});
     t.push_back({p + "mixer.D", {di}, Init::kOnes});
-    t.push_back(lin(p + "mixer.out_proj.weight", d, di,
-                    1.0f / std::sqrt(static_cast<float>(s.n_layer))));
+    t.push_back(
+        lin(p + "mixer.out_proj.weight", d, di, 1.0f / std::sqrt(static_cast<float>(s.n_layer))));
   }
   return t;
 }
@@ -78,12 +108,18 @@ StatusOr<SyntheticShape> FindSyntheticShape(const std::string& name) {
                                            {"370m", 1024, 48},
                                            {"790m", 1536, 48},
                                            {"1.4b", 2048, 48},
-                                           {"2.8b", 2560, 64}};
+                                           {"2.8b", 2560, 64},
+                                           {"mamba2-130m", 768, 24, true},
+                                           {"mamba2-370m", 1024, 48, true},
+                                           {"mamba2-780m", 1536, 48, true},
+                                           {"mamba2-1.3b", 2048, 48, true},
+                                           {"mamba2-2.7b", 2560, 64, true}};
   for (const SyntheticShape& s : kShapes) {
     if (s.name == name) return s;
   }
   return InvalidArgumentError("--synthetic: unknown shape '" + name +
-                              "' (known: 130m, 370m, 790m, 1.4b, 2.8b)");
+                              "' (known: 130m, 370m, 790m, 1.4b, 2.8b, mamba2-130m, "
+                              "mamba2-370m, mamba2-780m, mamba2-1.3b, mamba2-2.7b)");
 }
 
 Status WriteSyntheticModel(const SyntheticShape& shape, DType dtype, const std::string& dir) {
@@ -169,15 +205,16 @@ Status WriteSyntheticModel(const SyntheticShape& shape, DType dtype, const std::
     fs::remove(path, ec);
     return IoError("cannot write '" + path + "' (disk full?)");
   }
-  nlohmann::json config = {{"d_model", shape.d_model},
-                           {"n_layer", shape.n_layer},
-                           {"vocab_size", kVocab},
-                           {"ssm_cfg", nlohmann::json::object()},
-                           {"rms_norm", true},
-                           {"residual_in_fp32", true},
-                           {"fused_add_norm", true},
-                           {"pad_vocab_size_multiple", 8},
-                           {"tie_embeddings", true}};
+  nlohmann::json config = {
+      {"d_model", shape.d_model},
+      {"n_layer", shape.n_layer},
+      {"vocab_size", kVocab},
+      {"ssm_cfg", shape.mamba2 ? nlohmann::json{{"layer", "Mamba2"}} : nlohmann::json::object()},
+      {"rms_norm", true},
+      {"residual_in_fp32", true},
+      {"fused_add_norm", true},
+      {"pad_vocab_size_multiple", shape.mamba2 ? 16 : 8},
+      {"tie_embeddings", true}};
   std::ofstream(fs::path(dir) / "config.json") << config.dump(2) << "\n";
   std::ofstream(done) << tag << "\n";
   return Status::Ok();
