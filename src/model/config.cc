@@ -222,6 +222,10 @@ Status ParseHuggingFaceMamba2(const json& root, const std::string& file, ModelCo
   MAMBA_ASSIGN_OR_RETURN(c.norm_eps, top.Number("layer_norm_epsilon", 0.0, 1.0, 1e-5));
   MAMBA_ASSIGN_OR_RETURN(bool rms_norm, top.Bool("rms_norm", true));
   if (!rms_norm) return UnimplementedError(file + ": key 'rms_norm': false is not supported");
+  MAMBA_ASSIGN_OR_RETURN(bool norm_before_gate, top.Bool("norm_before_gate", false));
+  if (norm_before_gate) {
+    return UnimplementedError(file + ": key 'norm_before_gate': true is not supported");
+  }
   if (top.Has("hidden_act") && root.at("hidden_act") != "silu") {
     return UnimplementedError(file + ": key 'hidden_act': only \"silu\" is supported");
   }

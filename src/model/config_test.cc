@@ -134,7 +134,8 @@ TEST(ConfigTest, HuggingFaceMamba2) {
       "chunk_size": 256, "use_bias": false, "use_conv_bias": true, "rms_norm": true,
       "layer_norm_epsilon": 1e-05, "time_step_limit": [0.0, Infinity], "time_step_floor": 0.0001,
       "note": "Infinity and NaN inside strings stay", "tie_word_embeddings": true,
-      "residual_in_fp32": true, "eos_token_id": 0})",
+      "residual_in_fp32": true, "eos_token_id": 0, "norm_before_gate": false,
+      "time_step_rank": 48, "hidden_act": "silu", "use_cache": true})",
                             "mamba2-130m-hf/config.json");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->arch, Arch::kMamba2);
@@ -163,6 +164,8 @@ TEST(ConfigTest, HuggingFaceMamba2) {
   ExpectError(base + R"(, "n_groups": 3})", StatusCode::kInvalidArgument, "'n_groups'");
   ExpectError(base + R"(, "head_dim": 48})", StatusCode::kInvalidArgument, "'head_dim'");
   ExpectError(base + R"(, "rms_norm": false})", StatusCode::kUnimplemented, "'rms_norm'");
+  ExpectError(base + R"(, "norm_before_gate": true})", StatusCode::kUnimplemented,
+              "'norm_before_gate'");
   ExpectError(base + R"(, "x": NaN, "hidden_size": Infinity})", StatusCode::kInvalidArgument,
               "'hidden_size'");
 }
