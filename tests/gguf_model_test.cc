@@ -13,6 +13,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
 
 #include "engine/session.h"
 #include "golden_util.h"
@@ -315,6 +316,44 @@ TEST(GgufModelTest, ExportedMamba2GgufHasLlamaCppLayoutAndMatchesGolden) {
   for (int h = 0; h < 8; ++h) {
     const float want = -std::exp(reinterpret_cast<const float*>(a_log->data)[h]);
     EXPECT_EQ(reinterpret_cast<const float*>(a->data)[h], want) << "head " << h;
+  }
+
+  // Malformed Mamba-2 files: errors name the file and the key or tensor.
+  {
+    std::vector<TensorView> tensors;
+    for (const GgufTensorInfo& t : gguf->tensor_infos)
+      tensors.push_back(*gguf->tensors.Find(t.name));
+    struct Bad {
+      std::string key;
+      std::optional<GgufValue> value;  // nullopt: the key is dropped
+      StatusCode code;
+      std::string message;
+    };
+    const Bad bads[] = {
+        {"mamba2.ssm.group_count", std::nullopt, StatusCode::kNotFound,
+         "missing key 'mamba2.ssm.group_count'"},
+        {"mamba2.ssm.time_step_rank", GgufValue::U32(7), StatusCode::kInvalidArgument,
+         "key 'mamba2.ssm.time_step_rank': the number of heads does not divide"},
+        {"mamba2.ssm.group_count", GgufValue::U32(3), StatusCode::kInvalidArgument,
+         "key 'mamba2.ssm.group_count': does not divide the number of heads"},
+        {"mamba2.ssm.group_count", GgufValue::U32(4), StatusCode::kInvalidArgument,
+         "expected shape"},
+    };
+    for (const Bad& b : bads) {
+      SCOPED_TRACE(b.key + " " + b.message);
+      auto kv = gguf->metadata;
+      std::erase_if(kv, [&](const auto& e) { return !b.value && e.first == b.key; });
+      for (auto& [k, v] : kv) {
+        if (b.value && k == b.key) v = *b.value;
+      }
+      const fs::path bad = dir / "bad.gguf";
+      ASSERT_TRUE(WriteGguf(bad.string(), kv, tensors).ok());
+      auto m = Model::Load(bad.string());
+      ASSERT_FALSE(m.ok());
+      EXPECT_EQ(m.status().code(), b.code) << m.status().ToString();
+      EXPECT_NE(m.status().message().find(b.message), std::string::npos) << m.status().message();
+      EXPECT_NE(m.status().message().find(bad.string()), std::string::npos) << m.status().message();
+    }
   }
 
   auto model = Model::Load(path.string());
