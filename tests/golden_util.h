@@ -29,8 +29,9 @@ inline void PrintTo(const GoldenCase& c, std::ostream* os) {
   *os << c.case_name << "/" << c.weights_rel;
 }
 
-// Every Mamba-1 and Mamba-2 (case, weight file) pair found under the project's tests/data/models and, when it
-// exists, ../shared/testdata/models (cases already copied into the project are not repeated).
+// Every Mamba-1 and Mamba-2 (case, weight file) pair found under the project's tests/data/models
+// and, when it exists, ../shared/testdata/models (cases already copied into the project are not
+// repeated).
 std::vector<GoldenCase> DiscoverGoldenCases();
 
 std::vector<float> ReadF32(const std::filesystem::path& p);
