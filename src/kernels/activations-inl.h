@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Vector SiLU and softplus shared by the conv1d and scan kernels. Highway per-target header:
+// Vector SiLU and softplus shared by the conv1d and scan kernels, and the scans' by-halves lane
+// sum. Highway per-target header:
 // included from kernels/*.cc after foreach_target.h, compiled once per target.
 
 // Per-target include guard (the Highway toggle idiom).
@@ -33,6 +34,28 @@ HWY_INLINE V Softplus(D d, V v) {
   namespace hn = hwy::HWY_NAMESPACE;
   const V th = hn::Set(d, 20.0f);
   return hn::IfThenElse(hn::Gt(v, th), v, hn::Log1p(d, hn::Exp(d, hn::Min(v, th))));
+}
+
+// Sum of the lanes by halves: lane i + lane i + N/2, then the same on the N/2 sums, down to one.
+// ssm_scan.cc's ScanGroupChannelLanes repeats exactly this order with whole vectors; both scans
+// use it (cheaper than SumOfLanes, which broadcasts the total to every lane).
+template <class D>
+HWY_INLINE float SumHalves(D d, hwy::HWY_NAMESPACE::Vec<D> v) {
+  namespace hn = hwy::HWY_NAMESPACE;
+#if HWY_HAVE_SCALABLE
+  return hn::GetLane(hn::SumOfLanes(d, v));
+#elif HWY_TARGET == HWY_SCALAR
+  (void)d;
+  return hn::GetLane(v);  // one lane
+#else
+  if constexpr (hn::MaxLanes(D()) == 1) {
+    (void)d;
+    return hn::GetLane(v);
+  } else {
+    const hn::Half<D> dh;
+    return SumHalves(dh, hn::Add(hn::LowerHalf(dh, v), hn::UpperHalf(dh, v)));
+  }
+#endif
 }
 
 }  // namespace HWY_NAMESPACE

@@ -69,26 +69,6 @@ HWY_INLINE hn::Vec<DS> StateStep(DS ds, hn::Vec<DS> dt, hn::Vec<DS> dtx, const f
   return hn::MulAdd(s, hn::LoadU(ds, C), acc);
 }
 
-// Sum of the lanes by halves: lane i + lane i + N/2, then the same on the N/2 sums, down to one.
-// ScanGroupChannelLanes repeats exactly this order with whole vectors.
-template <class D>
-HWY_INLINE float SumHalves(D d, hn::Vec<D> v) {
-#if HWY_HAVE_SCALABLE
-  return hn::GetLane(hn::SumOfLanes(d, v));
-#elif HWY_TARGET == HWY_SCALAR
-  (void)d;
-  return hn::GetLane(v);  // one lane
-#else
-  if constexpr (hn::MaxLanes(D()) == 1) {
-    (void)d;
-    return hn::GetLane(v);
-  } else {
-    const hn::Half<D> dh;
-    return SumHalves(dh, hn::Add(hn::LowerHalf(dh, v), hn::UpperHalf(dh, v)));
-  }
-#endif
-}
-
 // Channels [c0, c1) (at most kBlock) for all tokens, lanes over d_state: per (token, channel) the
 // state row is updated NS lanes at a time (acc lane i sums the states n = i mod NS in order, the
 // leftover d_state % NS states one at a time in acc1), and y = SumHalves(acc) + acc1.

@@ -26,23 +26,6 @@ namespace mamba {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-// Sum of the lanes by halves (lane i + lane i + N/2, down to one): cheaper than SumOfLanes,
-// which broadcasts the total to every lane.
-template <class D>
-HWY_INLINE float SumByHalves(D d, hn::Vec<D> v) {
-#if HWY_HAVE_SCALABLE || HWY_TARGET == HWY_SCALAR
-  return hn::GetLane(hn::SumOfLanes(d, v));
-#else
-  if constexpr (hn::MaxLanes(D()) == 1) {
-    (void)d;
-    return hn::GetLane(v);
-  } else {
-    const hn::Half<D> dh;
-    return SumByHalves(dh, hn::Add(hn::LowerHalf(dh, v), hn::UpperHalf(dh, v)));
-  }
-#endif
-}
-
 // Heads [h0, h1) for every token.
 void ScanHeads(const HeadScanArgs& a, int64_t h0, int64_t h1) {
   const hn::ScalableTag<float> df;
@@ -73,7 +56,7 @@ void ScanHeads(const HeadScanArgs& a, int64_t h0, int64_t h1) {
           hn::StoreU(s, df, S + n);
           acc = hn::MulAdd(s, hn::LoadU(df, Ct + n), acc);
         }
-        float y = SumByHalves(df, acc);
+        float y = SumHalves(df, acc);
         for (; n < N; ++n) {
           S[n] = S[n] * dA + dtx * Bt[n];
           y += S[n] * Ct[n];

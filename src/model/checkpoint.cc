@@ -81,7 +81,7 @@ StatusOr<Checkpoint> OpenCheckpoint(const std::string& path, const std::string& 
     MAMBA_ASSIGN_OR_RETURN(GgufFile gguf, LoadGgufFile(ck.weights_path, access));
     auto shared = std::make_shared<const GgufFile>(std::move(gguf));
     MAMBA_ASSIGN_OR_RETURN(ck.config, GgufModelConfig(*shared));
-    MAMBA_ASSIGN_OR_RETURN(ck.tensors, GgufModelTensors(*shared));
+    MAMBA_ASSIGN_OR_RETURN(ck.tensors, GgufModelTensors(*shared, ck.config.arch));
     ck.gguf = std::move(shared);
     return ck;
   }

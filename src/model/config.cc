@@ -98,6 +98,42 @@ class KeyReader {
 
 int64_t RoundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
+// Mamba-2's dt limit (ssm_cfg.dt_limit, HF time_step_limit): dt is clamped to it. Only the default
+// [0, inf), no clamping, is supported (Python writes inf as Infinity, read as the largest double).
+Status RefuseDtClamp(const json& obj, const char* key, const std::string& file,
+                     const std::string& scope) {
+  if (!obj.contains(key) || obj.at(key).is_null()) return Status::Ok();
+  const json& lim = obj.at(key);
+  if (!lim.is_array() || lim.size() != 2 || !lim[0].is_number() || !lim[1].is_number() ||
+      lim[0].get<double>() != 0.0 || lim[1].get<double>() < 1e300) {
+    return UnimplementedError(file + ": key '" + scope + key + "': " + lim.dump() +
+                              " (only [0.0, Infinity], no clamping, is supported)");
+  }
+  return Status::Ok();
+}
+
+// The keys Hugging Face's MambaConfig and Mamba2Config share; the defaults that differ
+// (state_size, tie_word_embeddings) are the caller's.
+Status ReadHuggingFaceShared(const json& root, const KeyReader& top, const std::string& file,
+                             int64_t d_state_default, bool tie_default, ModelConfig& c) {
+  MAMBA_ASSIGN_OR_RETURN(c.d_model, top.Int("hidden_size", 1, kMaxDim));
+  MAMBA_ASSIGN_OR_RETURN(c.n_layer, top.Int("num_hidden_layers", 1, kMaxLayers));
+  MAMBA_ASSIGN_OR_RETURN(c.vocab_size, top.Int("vocab_size", 1, kMaxVocab));
+  MAMBA_ASSIGN_OR_RETURN(c.pad_vocab_size_multiple,
+                         top.Int("pad_vocab_size_multiple", 1, 1 << 16, 1));
+  MAMBA_ASSIGN_OR_RETURN(c.d_state, top.Int("state_size", 1, kMaxDState, d_state_default));
+  MAMBA_ASSIGN_OR_RETURN(c.d_conv, top.Int("conv_kernel", 1, kMaxDConv, 4));
+  MAMBA_ASSIGN_OR_RETURN(c.expand, top.Int("expand", 1, 64, 2));
+  MAMBA_ASSIGN_OR_RETURN(c.conv_bias, top.Bool("use_conv_bias", true));
+  MAMBA_ASSIGN_OR_RETURN(c.proj_bias, top.Bool("use_bias", false));
+  MAMBA_ASSIGN_OR_RETURN(c.tie_embeddings, top.Bool("tie_word_embeddings", tie_default));
+  MAMBA_ASSIGN_OR_RETURN(c.norm_eps, top.Number("layer_norm_epsilon", 0.0, 1.0, 1e-5));
+  if (top.Has("hidden_act") && root.at("hidden_act") != "silu") {
+    return UnimplementedError(file + ": key 'hidden_act': only \"silu\" is supported");
+  }
+  return Status::Ok();
+}
+
 Status ParseStateSpaces(const json& root, const std::string& file, ModelConfig& c) {
   KeyReader top(root, file, "");
   c.dialect = ConfigDialect::kStateSpaces;
@@ -166,14 +202,7 @@ Status ParseStateSpaces(const json& root, const std::string& file, ModelConfig& 
       return UnimplementedError(file + ": key 'ssm_cfg.d_ssm': " + ssm->at("d_ssm").dump() +
                                 " is not supported (only null or expand * d_model: no MLP part)");
     }
-    if (s.Has("dt_limit")) {
-      const json& lim = ssm->at("dt_limit");
-      if (!lim.is_array() || lim.size() != 2 || !lim[0].is_number() || !lim[1].is_number() ||
-          lim[0].get<double>() != 0.0 || lim[1].get<double>() < 1e300) {
-        return UnimplementedError(file + ": key 'ssm_cfg.dt_limit': " + lim.dump() +
-                                  " (only [0.0, Infinity], no clamping, is supported)");
-      }
-    }
+    MAMBA_RETURN_IF_ERROR(RefuseDtClamp(*ssm, "dt_limit", file, "ssm_cfg."));
     MAMBA_ASSIGN_OR_RETURN(c.headdim, s.Int("headdim", 1, kMaxDim, 64));
     MAMBA_ASSIGN_OR_RETURN(c.ngroups, s.Int("ngroups", 1, kMaxDim, 1));
     MAMBA_ASSIGN_OR_RETURN(c.chunk_size, s.Int("chunk_size", 1, 1 << 16, 256));
@@ -194,14 +223,7 @@ Status ParseStateSpaces(const json& root, const std::string& file, ModelConfig& 
 Status ParseHuggingFaceMamba2(const json& root, const std::string& file, ModelConfig& c) {
   KeyReader top(root, file, "");
   c.arch = Arch::kMamba2;
-  MAMBA_ASSIGN_OR_RETURN(c.d_model, top.Int("hidden_size", 1, kMaxDim));
-  MAMBA_ASSIGN_OR_RETURN(c.n_layer, top.Int("num_hidden_layers", 1, kMaxLayers));
-  MAMBA_ASSIGN_OR_RETURN(c.vocab_size, top.Int("vocab_size", 1, kMaxVocab));
-  MAMBA_ASSIGN_OR_RETURN(c.pad_vocab_size_multiple,
-                         top.Int("pad_vocab_size_multiple", 1, 1 << 16, 1));
-  MAMBA_ASSIGN_OR_RETURN(c.d_state, top.Int("state_size", 1, kMaxDState, 128));
-  MAMBA_ASSIGN_OR_RETURN(c.d_conv, top.Int("conv_kernel", 1, kMaxDConv, 4));
-  MAMBA_ASSIGN_OR_RETURN(c.expand, top.Int("expand", 1, 64, 2));
+  MAMBA_RETURN_IF_ERROR(ReadHuggingFaceShared(root, top, file, 128, false, c));
   c.d_inner = c.expand * c.d_model;
   if (c.d_inner > kMaxDim) return top.Error("expand", "expand * hidden_size too large");
   MAMBA_ASSIGN_OR_RETURN(c.headdim, top.Int("head_dim", 1, kMaxDim, 64));
@@ -216,29 +238,13 @@ Status ParseHuggingFaceMamba2(const json& root, const std::string& file, ModelCo
                          " is not expand * hidden_size / head_dim = " + std::to_string(heads));
   }
   if (heads % c.ngroups != 0) return top.Error("n_groups", "does not divide the number of heads");
-  MAMBA_ASSIGN_OR_RETURN(c.conv_bias, top.Bool("use_conv_bias", true));
-  MAMBA_ASSIGN_OR_RETURN(c.proj_bias, top.Bool("use_bias", false));
-  MAMBA_ASSIGN_OR_RETURN(c.tie_embeddings, top.Bool("tie_word_embeddings", false));
-  MAMBA_ASSIGN_OR_RETURN(c.norm_eps, top.Number("layer_norm_epsilon", 0.0, 1.0, 1e-5));
   MAMBA_ASSIGN_OR_RETURN(bool rms_norm, top.Bool("rms_norm", true));
   if (!rms_norm) return UnimplementedError(file + ": key 'rms_norm': false is not supported");
   MAMBA_ASSIGN_OR_RETURN(bool norm_before_gate, top.Bool("norm_before_gate", false));
   if (norm_before_gate) {
     return UnimplementedError(file + ": key 'norm_before_gate': true is not supported");
   }
-  if (top.Has("hidden_act") && root.at("hidden_act") != "silu") {
-    return UnimplementedError(file + ": key 'hidden_act': only \"silu\" is supported");
-  }
-  // time_step_limit: dt is clamped to it; only the default (0, inf), no clamp, is supported.
-  // (Python writes inf as Infinity, read here as the largest double.)
-  if (top.Has("time_step_limit")) {
-    const json& lim = root.at("time_step_limit");
-    if (!lim.is_array() || lim.size() != 2 || !lim[0].is_number() || !lim[1].is_number() ||
-        lim[0].get<double>() != 0.0 || lim[1].get<double>() < 1e300) {
-      return UnimplementedError(file + ": key 'time_step_limit': " + lim.dump() +
-                                " (only [0.0, Infinity], no clamping, is supported)");
-    }
-  }
+  MAMBA_RETURN_IF_ERROR(RefuseDtClamp(root, "time_step_limit", file, ""));
   c.dt_rank = 0;
   c.vocab_padded = RoundUp(c.vocab_size, c.pad_vocab_size_multiple);
   return Status::Ok();
@@ -257,23 +263,9 @@ Status ParseHuggingFace(const json& root, const std::string& file, ModelConfig& 
                               "\" is not supported (supported: \"mamba\", \"mamba2\")");
   }
   c.arch = Arch::kMamba1;
-  MAMBA_ASSIGN_OR_RETURN(c.d_model, top.Int("hidden_size", 1, kMaxDim));
-  MAMBA_ASSIGN_OR_RETURN(c.n_layer, top.Int("num_hidden_layers", 1, kMaxLayers));
-  MAMBA_ASSIGN_OR_RETURN(c.vocab_size, top.Int("vocab_size", 1, kMaxVocab));
-  MAMBA_ASSIGN_OR_RETURN(c.pad_vocab_size_multiple,
-                         top.Int("pad_vocab_size_multiple", 1, 1 << 16, 1));
-  MAMBA_ASSIGN_OR_RETURN(c.d_state, top.Int("state_size", 1, kMaxDState, 16));
-  MAMBA_ASSIGN_OR_RETURN(c.d_conv, top.Int("conv_kernel", 1, kMaxDConv, 4));
-  MAMBA_ASSIGN_OR_RETURN(c.expand, top.Int("expand", 1, 64, 2));
+  MAMBA_RETURN_IF_ERROR(ReadHuggingFaceShared(root, top, file, 16, true, c));
   MAMBA_ASSIGN_OR_RETURN(c.d_inner, top.Int("intermediate_size", 1, kMaxDim, c.expand * c.d_model));
   MAMBA_ASSIGN_OR_RETURN(c.dt_rank, top.Rank("time_step_rank", c.d_model));
-  MAMBA_ASSIGN_OR_RETURN(c.conv_bias, top.Bool("use_conv_bias", true));
-  MAMBA_ASSIGN_OR_RETURN(c.proj_bias, top.Bool("use_bias", false));
-  MAMBA_ASSIGN_OR_RETURN(c.tie_embeddings, top.Bool("tie_word_embeddings", true));
-  MAMBA_ASSIGN_OR_RETURN(c.norm_eps, top.Number("layer_norm_epsilon", 0.0, 1.0, 1e-5));
-  if (top.Has("hidden_act") && root.at("hidden_act") != "silu") {
-    return UnimplementedError(file + ": key 'hidden_act': only \"silu\" is supported");
-  }
   if (top.Has("residual_in_fp32"))
     MAMBA_RETURN_IF_ERROR(top.Bool("residual_in_fp32", true).status());
   c.vocab_padded = RoundUp(c.vocab_size, c.pad_vocab_size_multiple);

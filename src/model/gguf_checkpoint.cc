@@ -162,12 +162,11 @@ StatusOr<ModelConfig> GgufModelConfig(const GgufFile& g) {
   return c;
 }
 
-StatusOr<TensorSet> GgufModelTensors(const GgufFile& g) {
-  auto arch_name = g.GetString("general.architecture");
-  const bool m2 = arch_name.ok() && *arch_name == "mamba2";
+StatusOr<TensorSet> GgufModelTensors(const GgufFile& g, Arch arch) {
+  const bool m2 = arch == Arch::kMamba2;
   TensorSet out;
   for (const GgufTensorInfo& info : g.tensor_infos) {
-    const std::string name = GgufToCheckpointName(info.name, m2 ? Arch::kMamba2 : Arch::kMamba1);
+    const std::string name = GgufToCheckpointName(info.name, arch);
     if (name.empty()) {
       return InvalidArgumentError("'" + g.path() + "': tensor '" + info.name +
                                   "' is not a Mamba tensor (llama.cpp arch \"" +

@@ -34,9 +34,9 @@ namespace mamba {
 // Mamba-2 ssm.group_count; attention.layer_norm_rms_epsilon defaults to 1e-5.
 StatusOr<ModelConfig> GgufModelConfig(const GgufFile& gguf);
 
-// The GGUF's tensors under the names above (views into the same mapping). Unknown tensor names
-// are an InvalidArgument naming the tensor.
-StatusOr<TensorSet> GgufModelTensors(const GgufFile& gguf);
+// The GGUF's tensors under the names above (views into the same mapping), `arch` being
+// GgufModelConfig's. Unknown tensor names are an InvalidArgument naming the tensor.
+StatusOr<TensorSet> GgufModelTensors(const GgufFile& gguf, Arch arch);
 
 // Maps one GGUF tensor name to the bound name; "" when the name is not a known tensor of `arch`
 // (Mamba-2: ssm_dt.bias is dt_bias, ssm_norm.weight the gated norm; no ssm_x / ssm_dt.weight).

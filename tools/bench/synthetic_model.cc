@@ -42,30 +42,33 @@ struct Rng {
   }
 };
 
+// A [rows, cols] projection, uniform with the standard deviation of N(0, 1/cols) times `scale`
+// (half-width scale * sqrt(3 / cols)).
+TensorSpec Linear(const std::string& name, int64_t rows, int64_t cols, float scale = 1.0f) {
+  return TensorSpec{
+      name, {rows, cols}, Init::kUniform, 0, scale * std::sqrt(3.0f / static_cast<float>(cols))};
+}
+
 // Mamba-2 (state-spaces mamba2-* defaults): d_state 128, headdim 64, ngroups 1, vocabulary
 // padded to 16; dt_bias = softplus^-1 of dt in ~[1e-3, 0.1], A_log = log of [1, 16).
 std::vector<TensorSpec> Mamba2Specs(const SyntheticShape& s) {
   const int64_t d = s.d_model, di = 2 * d, ds = 128, dc = 4, heads = di / 64;
   const int64_t conv_dim = di + 2 * ds;
-  auto lin = [](const std::string& name, int64_t rows, int64_t cols, float scale = 1.0f) {
-    return TensorSpec{
-        name, {rows, cols}, Init::kUniform, 0, scale * std::sqrt(3.0f / static_cast<float>(cols))};
-  };
   std::vector<TensorSpec> t;
   t.push_back({"backbone.embedding.weight", {kVocabPadded2, d}, Init::kUniform, 0, 0.0346f});
   t.push_back({"backbone.norm_f.weight", {d}, Init::kOnes});
   for (int64_t i = 0; i < s.n_layer; ++i) {
     const std::string p = "backbone.layers." + std::to_string(i) + ".";
     t.push_back({p + "norm.weight", {d}, Init::kOnes});
-    t.push_back(lin(p + "mixer.in_proj.weight", di + conv_dim + heads, d));
+    t.push_back(Linear(p + "mixer.in_proj.weight", di + conv_dim + heads, d));
     t.push_back({p + "mixer.conv1d.weight", {conv_dim, 1, dc}, Init::kUniform, 0, 0.866f});
     t.push_back({p + "mixer.conv1d.bias", {conv_dim}, Init::kUniform, 0, 0.173f});
     t.push_back({p + "mixer.dt_bias", {heads}, Init::kUniformRange, -6.9f, -2.25f});
     t.push_back({p + "mixer.A_log", {heads}, Init::kUniformRange, 0.0f, 2.77f});
     t.push_back({p + "mixer.D", {heads}, Init::kOnes});
     t.push_back({p + "mixer.norm.weight", {di}, Init::kOnes});
-    t.push_back(
-        lin(p + "mixer.out_proj.weight", d, di, 1.0f / std::sqrt(static_cast<float>(s.n_layer))));
+    t.push_back(Linear(p + "mixer.out_proj.weight", d, di,
+                       1.0f / std::sqrt(static_cast<float>(s.n_layer))));
   }
   return t;
 }
@@ -74,27 +77,22 @@ std::vector<TensorSpec> Specs(const SyntheticShape& s) {
   if (s.mamba2) return Mamba2Specs(s);
   const int64_t d = s.d_model, di = 2 * d, ds = 16, dc = 4;
   const int64_t dt_rank = (d + 15) / 16;
-  // Uniform with the standard deviation of N(0, 1/cols): half-width sqrt(3 / cols).
-  auto lin = [](const std::string& name, int64_t rows, int64_t cols, float scale = 1.0f) {
-    return TensorSpec{
-        name, {rows, cols}, Init::kUniform, 0, scale * std::sqrt(3.0f / static_cast<float>(cols))};
-  };
   std::vector<TensorSpec> t;
   t.push_back({"backbone.embedding.weight", {kVocabPadded, d}, Init::kUniform, 0, 0.0346f});
   t.push_back({"backbone.norm_f.weight", {d}, Init::kOnes});
   for (int64_t i = 0; i < s.n_layer; ++i) {
     const std::string p = "backbone.layers." + std::to_string(i) + ".";
     t.push_back({p + "norm.weight", {d}, Init::kOnes});
-    t.push_back(lin(p + "mixer.in_proj.weight", 2 * di, d));
+    t.push_back(Linear(p + "mixer.in_proj.weight", 2 * di, d));
     t.push_back({p + "mixer.conv1d.weight", {di, 1, dc}, Init::kUniform, 0, 0.866f});
     t.push_back({p + "mixer.conv1d.bias", {di}, Init::kUniform, 0, 0.173f});
-    t.push_back(lin(p + "mixer.x_proj.weight", dt_rank + 2 * ds, di));
-    t.push_back(lin(p + "mixer.dt_proj.weight", di, dt_rank));
+    t.push_back(Linear(p + "mixer.x_proj.weight", dt_rank + 2 * ds, di));
+    t.push_back(Linear(p + "mixer.dt_proj.weight", di, dt_rank));
     t.push_back({p + "mixer.dt_proj.bias", {di}, Init::kUniformRange, -6.0f, -2.0f});
     t.push_back({p + "mixer.A_log", {di, ds}, Init::kALog});
     t.push_back({p + "mixer.D", {di}, Init::kOnes});
-    t.push_back(
-        lin(p + "mixer.out_proj.weight", d, di, 1.0f / std::sqrt(static_cast<float>(s.n_layer))));
+    t.push_back(Linear(p + "mixer.out_proj.weight", d, di,
+                       1.0f / std::sqrt(static_cast<float>(s.n_layer))));
   }
   return t;
 }
