@@ -24,6 +24,7 @@
 #include "kernels/kernel_target.h"
 #include "kernels/matmul.h"
 #include "kernels/probe.h"
+#include "kernels/quant_repack.h"
 #include "kernels/quantize.h"
 #include "kernels/rmsnorm.h"
 #include "kernels/ssm_scan.h"
@@ -238,13 +239,14 @@ BENCHMARK(BM_RmsNorm)
 // Runs one n == 1 MatMul per copy of a [rows, cols] matrix (copies stored back to back in
 // `storage`) per iteration and reports the weight bytes read per second.
 void RunMatVecCopies(benchmark::State& state, DType dtype, const HugeBuffer& storage, size_t bytes,
-                     int copies, int64_t rows, int64_t cols, int threads, int64_t n = 1) {
+                     int copies, int64_t rows, int64_t cols, int threads, int64_t n = 1,
+                     WeightLayout layout = WeightLayout::kGgml) {
   const std::vector<float> x = Random(n * cols, -1, 1, 2);  // [n, cols]
   std::vector<float> y(n * rows);                           // [n, rows]
   ThreadPool pool(threads);
   for (auto _ : state) {
     for (int k = 0; k < copies; ++k) {
-      const WeightMatrix w{dtype, storage.data() + k * bytes, rows, cols};
+      const WeightMatrix w{dtype, storage.data() + k * bytes, rows, cols, layout};
       MatMul(w, x.data(), cols, n, y.data(), rows, &pool);
     }
     benchmark::DoNotOptimize(y.data());
@@ -254,7 +256,8 @@ void RunMatVecCopies(benchmark::State& state, DType dtype, const HugeBuffer& sto
   state.counters["GFLOP/s"] =
       benchmark::Counter(2e-9 * static_cast<double>(rows * cols * n) * copies,
                          benchmark::Counter::kIsIterationInvariantRate);
-  state.SetLabel(std::string(DTypeName(dtype)) + " " + KernelTargetName());
+  state.SetLabel(std::string(DTypeName(dtype)) +
+                 (layout == WeightLayout::kGroups8 ? " groups8 " : " ") + KernelTargetName());
 }
 
 // Decode matvec from DRAM: enough copies of a [rows, cols] matrix to fill 384 MiB (>> LLC), one
@@ -301,26 +304,39 @@ BENCHMARK(BM_MatVecDram)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
-// Quantized decode matvec (n == 1). Args: dtype, rows, cols, threads, dram. dram 1: enough
-// copies of the matrix to fill 384 MiB (>> LLC), every weight byte from memory as in decode
-// (compare wGB/s with BM_ReadBandwidth); dram 0: one copy, cache-resident (the kernel's compute
-// rate: wGB/s far above the DRAM figure means decode is memory-bound).
+// Quantized decode matvec (n == 1). Args: dtype, rows, cols, threads, dram, groups8. dram 1:
+// enough copies of the matrix to fill 384 MiB (>> LLC), every weight byte from memory as in
+// decode (compare wGB/s with BM_ReadBandwidth); dram 0: one copy, cache-resident (the kernel's
+// compute rate: wGB/s far above the DRAM figure means decode is memory-bound). groups8 1: the
+// rows regrouped to the kGroups8 layout, as the model loader does on x86 (the types that have it).
 void BM_QuantMatVec(benchmark::State& state) {
   const DType dtype = static_cast<DType>(state.range(0));
   const int64_t rows = state.range(1), cols = state.range(2);
   const int threads = static_cast<int>(state.range(3));
+  const bool groups8 = state.range(5) != 0 && HasGroups8Layout(dtype);
+  if (state.range(5) != 0 && !groups8) {
+    state.SkipWithError("no kGroups8 layout for this dtype");
+    return;
+  }
   const size_t bytes = DTypeRowBytes(dtype, cols) * rows;
   const int copies = state.range(4) ? static_cast<int>((384u << 20) / bytes) + 1 : 1;
   HugeBuffer storage(bytes * copies);
   const std::vector<float> f = Random(rows * cols, -1, 1, 1);
+  std::vector<uint8_t> stored(bytes);
   for (int64_t r = 0; r < rows; ++r) {
-    QuantizeRow(dtype, f.data() + r * cols, cols, storage.data() + r * DTypeRowBytes(dtype, cols));
+    QuantizeRow(dtype, f.data() + r * cols, cols, stored.data() + r * DTypeRowBytes(dtype, cols));
+  }
+  if (groups8) {
+    RegroupRows(dtype, stored.data(), rows, cols, storage.data());
+  } else {
+    std::memcpy(storage.data(), stored.data(), bytes);
   }
   for (int k = 1; k < copies; ++k) std::memcpy(storage.data() + k * bytes, storage.data(), bytes);
-  RunMatVecCopies(state, dtype, storage, bytes, copies, rows, cols, threads);
+  RunMatVecCopies(state, dtype, storage, bytes, copies, rows, cols, threads, 1,
+                  groups8 ? WeightLayout::kGroups8 : WeightLayout::kGgml);
 }
 BENCHMARK(BM_QuantMatVec)
-    ->ArgNames({"dtype", "rows", "cols", "thr", "dram"})
+    ->ArgNames({"dtype", "rows", "cols", "thr", "dram", "g8"})
     ->ArgsProduct({{static_cast<int>(DType::kQ8_0), static_cast<int>(DType::kQ4_0),
                     static_cast<int>(DType::kQ4_1), static_cast<int>(DType::kQ5_0),
                     static_cast<int>(DType::kQ5_1), static_cast<int>(DType::kQ4_K),
@@ -328,11 +344,23 @@ BENCHMARK(BM_QuantMatVec)
                    {4096},
                    {1024},
                    {1, 2},
-                   {0, 1}})
-    ->Args({static_cast<int>(DType::kQ4_0), 1024, 4096, 1, 0})
-    ->Args({static_cast<int>(DType::kQ4_0), 256, 16384, 1, 0})
-    ->Args({static_cast<int>(DType::kQ4_0), 512, 1024, 1, 0})
-    ->Args({static_cast<int>(DType::kQ8_0), 512, 1024, 1, 0})
+                   {0, 1},
+                   {0}})
+    ->ArgsProduct({{static_cast<int>(DType::kQ8_0), static_cast<int>(DType::kQ4_0),
+                    static_cast<int>(DType::kQ4_1), static_cast<int>(DType::kQ5_0),
+                    static_cast<int>(DType::kQ5_1)},
+                   {4096},
+                   {1024},
+                   {1, 2},
+                   {0, 1},
+                   {1}})
+    ->Args({static_cast<int>(DType::kQ4_0), 1024, 4096, 1, 0, 0})
+    ->Args({static_cast<int>(DType::kQ4_0), 1024, 4096, 1, 0, 1})
+    ->Args({static_cast<int>(DType::kQ4_0), 256, 16384, 1, 0, 0})
+    ->Args({static_cast<int>(DType::kQ4_0), 512, 1024, 1, 0, 0})
+    ->Args({static_cast<int>(DType::kQ4_0), 512, 1024, 1, 0, 1})
+    ->Args({static_cast<int>(DType::kQ8_0), 512, 1024, 1, 0, 0})
+    ->Args({static_cast<int>(DType::kQ8_0), 512, 1024, 1, 0, 1})
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 

@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "base/check.h"
+
 namespace mamba {
 
 namespace {
@@ -31,27 +33,12 @@ StatusOr<int> OpenReadOnly(const std::string& path) {
   return fd;
 }
 
-// Reads the whole of fd (size bytes) into anonymous memory aligned to 2 MiB and asked for as
-// transparent huge pages; returns the mapping (map_size bytes) or an IoError naming path.
-StatusOr<void*> ReadIntoAnonymous(int fd, const std::string& path, size_t size, size_t* map_size) {
+// Reads the whole of fd (size bytes) into anonymous huge-page memory, or an IoError naming path.
+StatusOr<AnonymousMemory> ReadIntoAnonymous(int fd, const std::string& path, size_t size) {
   constexpr size_t kHuge = size_t{2} << 20;
-  // Over-map by one huge page and trim, so the data start is 2 MiB aligned.
-  const size_t len = (size + kHuge - 1) / kHuge * kHuge;
-  void* raw =
-      ::mmap(nullptr, len + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (raw == MAP_FAILED) {
-    return IoError("'" + path + "': cannot allocate " + std::to_string(size) +
-                   " bytes to read it into: " + std::strerror(errno));
-  }
-  const auto raw_addr = reinterpret_cast<uintptr_t>(raw);
-  const uintptr_t base_addr = (raw_addr + kHuge - 1) / kHuge * kHuge;
-  if (base_addr > raw_addr) ::munmap(raw, base_addr - raw_addr);
-  const size_t tail = raw_addr + len + kHuge - (base_addr + len);
-  if (tail > 0) ::munmap(reinterpret_cast<void*>(base_addr + len), tail);
-  auto* base = reinterpret_cast<uint8_t*>(base_addr);
-#ifdef MADV_HUGEPAGE
-  (void)::madvise(base, len, MADV_HUGEPAGE);  // advisory, as for the file mapping
-#endif
+  MAMBA_ASSIGN_OR_RETURN(AnonymousMemory copy,
+                         AnonymousMemory::Allocate(size, "'" + path + "': reading it into memory"));
+  uint8_t* base = copy.data();
   // Up to 4 threads read 2 MiB-aligned parts at once: the copy out of the page cache and the
   // zeroing of each fresh huge page run at the speed of one core each (2.8b F16 GGUF from the
   // page cache: 2.5 s on one thread).
@@ -81,15 +68,10 @@ StatusOr<void*> ReadIntoAnonymous(int fd, const std::string& path, size_t size, 
   read_part(0);
   for (std::thread& t : threads) t.join();
   for (const std::string& e : errors) {
-    if (!e.empty()) {
-      ::munmap(base, len);
-      return IoError("'" + path + "': " + e);
-    }
+    if (!e.empty()) return IoError("'" + path + "': " + e);
   }
-  // The copy is as read-only as the mapping it replaces.
-  (void)::mprotect(base, len, PROT_READ);
-  *map_size = len;
-  return static_cast<void*>(base);
+  copy.MakeReadOnly();  // as read-only as the mapping it replaces
+  return copy;
 }
 
 }  // namespace
@@ -115,11 +97,11 @@ StatusOr<std::shared_ptr<MappedFile>> MappedFile::Open(const std::string& path, 
     return file;
   }
   if (access == FileAccess::kRead) {
-    StatusOr<void*> copy = ReadIntoAnonymous(fd, path, file->size_, &file->map_size_);
+    StatusOr<AnonymousMemory> copy = ReadIntoAnonymous(fd, path, file->size_);
     ::close(fd);
     if (!copy.ok()) return copy.status();
-    file->map_ = *copy;
-    file->data_ = static_cast<const uint8_t*>(file->map_);
+    file->copy_ = std::move(*copy);
+    file->data_ = file->copy_.data();
     return file;
   }
   void* map = ::mmap(nullptr, file->size_, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -168,6 +150,21 @@ Status DropFromPageCache(const std::string& path) {
 #endif
   ::close(fd);
   return status;
+}
+
+void MappedFile::Release(const void* p, size_t n) {
+  const auto* begin = static_cast<const uint8_t*>(p);
+  MAMBA_CHECK(begin >= data_ && n <= size_ && begin - data_ <= static_cast<ptrdiff_t>(size_ - n),
+              "MappedFile::Release: range outside '%s'", path_.c_str());
+  if (map_ == nullptr && copy_.data() == nullptr) return;  // FromBytes: heap memory
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t first = (reinterpret_cast<uintptr_t>(begin) + page - 1) / page * page;
+  const uintptr_t last = (reinterpret_cast<uintptr_t>(begin) + n) / page * page;
+  if (last <= first) return;
+  void* pages = reinterpret_cast<void*>(first);
+  // Both advisory: what they fail to do costs memory, not correctness.
+  (void)::madvise(pages, last - first, MADV_DONTNEED);
+  (void)::mprotect(pages, last - first, PROT_NONE);
 }
 
 MappedFile::~MappedFile() {

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "base/status.h"
+#include "io/anonymous_memory.h"
 
 namespace mamba {
 
@@ -43,14 +44,21 @@ class MappedFile {
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
 
+  // The caller promises that nothing reads [p, p + n) (inside data()) again, e.g. weights the
+  // loader copied elsewhere: the memory of the whole pages inside the range is given back to the
+  // system and those pages are made inaccessible, so a stray read faults instead of seeing
+  // zeros. Bytes sharing a page with the rest of the file stay. Nothing for FromBytes files.
+  void Release(const void* p, size_t n);
+
  private:
   MappedFile() = default;
   std::string path_;
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
-  void* map_ = nullptr;  // mmap base (of the file, or of the anonymous copy), or null
-  size_t map_size_ = 0;  // bytes mapped at map_
-  std::string owned_;    // FromBytes storage
+  void* map_ = nullptr;   // mmap base of the file, or null
+  size_t map_size_ = 0;   // bytes mapped at map_
+  AnonymousMemory copy_;  // FileAccess::kRead's copy
+  std::string owned_;     // FromBytes storage
 };
 
 // Writes the file's dirty pages back and asks the kernel to drop it from the page cache

@@ -19,6 +19,7 @@
 #include "kernels/matmul.h"
 #include "kernels/matmul_internal.h"
 #include "kernels/quant_internal.h"
+#include "kernels/quant_repack.h"
 #include "threading/thread_pool.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -384,11 +385,17 @@ void ConvertToF32(DType dtype, const void* src, int64_t n, float* dst) {
 void GatherRows(const WeightMatrix& w, const int32_t* ids, int64_t n, float* out,
                 int64_t out_stride) {
   const size_t row_bytes = DTypeRowBytes(w.dtype, w.cols);
+  std::vector<uint8_t> row;  // a kGroups8 row in the stored layout
+  if (w.layout != WeightLayout::kGgml) row.resize(row_bytes);
   for (int64_t i = 0; i < n; ++i) {
     MAMBA_DCHECK(ids[i] >= 0 && ids[i] < w.rows, "GatherRows: id %d out of [0, %lld)", ids[i],
                  static_cast<long long>(w.rows));
-    ConvertToF32(w.dtype, kernels_internal::WeightRow(w, row_bytes, ids[i]), w.cols,
-                 out + i * out_stride);
+    const uint8_t* src = kernels_internal::WeightRow(w, row_bytes, ids[i]);
+    if (w.layout != WeightLayout::kGgml) {
+      UngroupRows(w, ids[i], ids[i] + 1, row.data());
+      src = row.data();
+    }
+    ConvertToF32(w.dtype, src, w.cols, out + i * out_stride);
   }
 }
 

@@ -11,6 +11,12 @@
 
 namespace mamba {
 
+// How the blocks of a quantized row are arranged in memory (kernels/quant_repack.h).
+enum class WeightLayout : uint8_t {
+  kGgml,     // as stored in GGUF files: one block after another
+  kGroups8,  // each run of 8 whole blocks regrouped for the x86 kernels (same bytes per row)
+};
+
 // A stored weight matrix: `rows` output features, each row holds `cols` input features in
 // `dtype`, rows contiguous: row r starts at data + r * DTypeRowBytes(dtype, cols).
 // A PyTorch Linear weight [out, in] is rows=out, cols=in. Embedding tables are [vocab, d_model].
@@ -19,6 +25,7 @@ struct WeightMatrix {
   const void* data = nullptr;
   int64_t rows = 0;
   int64_t cols = 0;
+  WeightLayout layout = WeightLayout::kGgml;
 };
 
 // y[i, r] = sum_c x[i, c] * W[r, c]  for i in [0, n), r in [0, rows).

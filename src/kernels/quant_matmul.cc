@@ -41,6 +41,7 @@
 #include "kernels/matmul_internal.h"
 #include "kernels/quant_blocks.h"
 #include "kernels/quant_internal.h"
+#include "kernels/quant_repack.h"
 // clang-format off
 #include "kernels/quant_decode-inl.h"
 #include "kernels/quant_x86-inl.h"
@@ -385,6 +386,17 @@ using FusedFn = float (*)(const uint8_t*, const QuantActs&, int64_t);
 
 const char* QuantTargetNameSimd() { return hwy::TargetName(HWY_TARGET); }
 
+// Whether QuantMatMulSimd reads kGroups8 rows of `dtype` itself (the x86 decode and multi-row
+// kernels of the 32-element block types).
+bool TakesGroups8Simd(DType dtype) {
+#ifdef MAMBA_QUANT_X86
+  return HasGroups8Layout(dtype);
+#else
+  (void)dtype;
+  return false;
+#endif
+}
+
 void QuantizeActsSimd(QuantKind kind, const float* x, int64_t x_stride, int64_t n, int64_t cols,
                       QuantActs* out) {
 #ifdef MAMBA_QUANT_X86
@@ -433,14 +445,22 @@ bool HasFusedX86(DType dtype) {
 
 // y[r] for r in [r0, r1) = weight row r . activation row xq (one row) by the fused decode kernel
 // of `dtype` (HasFusedX86); xt = TransposeActs8(xq) for Q4_0/Q4_1 (null otherwise).
-void FusedRowsX86(DType dtype, const uint8_t* w0, size_t row_bytes, const QuantActs& xq,
-                  const int8_t* xt, int64_t cols, int64_t r0, int64_t r1, float* y) {
+void FusedRowsX86(DType dtype, const uint8_t* w0, size_t row_bytes, bool grouped,
+                  const QuantActs& xq, const int8_t* xt, int64_t cols, int64_t r0, int64_t r1,
+                  float* y) {
   auto run = [&](const auto& dot) { x86::DotRowsX86(dot, w0, row_bytes, r0, r1, y); };
-  // The 32-element block types (xt is null except for Q4_0/Q4_1).
+  // The 32-element block types (xt is null except for Q4_0/Q4_1 and the kGroups8 layout).
   auto sym32 = [&](auto type) {
+    constexpr DType kT = decltype(type)::value;
+    if (grouped) {
+      return run([&](const uint8_t* p, auto nr, __m256* out) {
+        for (int i = 0; i < decltype(nr)::value; ++i)
+          out[i] = x86::DotSym32<kT, true>(p + i * row_bytes, xq, cols, xt);
+      });
+    }
     run([&](const uint8_t* p, auto nr, __m256* out) {
       for (int i = 0; i < decltype(nr)::value; ++i)
-        out[i] = x86::DotSym32<decltype(type)::value>(p + i * row_bytes, xq, cols, xt);
+        out[i] = x86::DotSym32<kT, false>(p + i * row_bytes, xq, cols, xt);
     });
   };
   switch (dtype) {
@@ -501,8 +521,9 @@ void QuantMatMulSimd(const WeightMatrix& w, const QuantActs& xq, int64_t n, floa
     // in interleaved 370m Q8_0 prefill pairs than building each row's two together and running
     // n == 1 over the whole range; cause not found.)
     const bool multi = n > 1;
+    const bool grouped = w.layout == WeightLayout::kGroups8;
     const bool transposed =
-        w.dtype == DType::kQ4_0 || w.dtype == DType::kQ4_1 ||
+        grouped || w.dtype == DType::kQ4_0 || w.dtype == DType::kQ4_1 ||
         (multi && (w.dtype == DType::kQ8_0 || w.dtype == DType::kQ5_0 || w.dtype == DType::kQ5_1));
     std::vector<QuantActs> rows(n > 1 ? static_cast<size_t>(n) : 0);
     for (int64_t i = 0; i < static_cast<int64_t>(rows.size()); ++i) {
@@ -536,13 +557,13 @@ void QuantMatMulSimd(const WeightMatrix& w, const QuantActs& xq, int64_t n, floa
             if (multi) {
               for (int64_t i = 0; i < n; i += x86::kMaxMultiRows) {
                 const int a = static_cast<int>(std::min<int64_t>(x86::kMaxMultiRows, n - i));
-                x86::MultiRowsX86(w.dtype, a, w0, row_bytes, act_ptrs.data() + i,
+                x86::MultiRowsX86(w.dtype, a, w0, row_bytes, grouped, act_ptrs.data() + i,
                                   xt_ptrs.data() + i, cols, b0, b1, y + i * y_stride, y_stride);
               }
               continue;
             }
             for (int64_t i = 0; i < n; ++i) {
-              FusedRowsX86(w.dtype, w0, row_bytes, act(i),
+              FusedRowsX86(w.dtype, w0, row_bytes, grouped, act(i),
                            transposed ? xt[static_cast<size_t>(i)].data() : nullptr, cols, b0, b1,
                            y + i * y_stride);
             }
@@ -596,6 +617,7 @@ namespace mamba::kernels_internal {
 HWY_EXPORT(QuantMatMulSimd);
 HWY_EXPORT(QuantTargetNameSimd);
 HWY_EXPORT(QuantizeActsSimd);
+HWY_EXPORT(TakesGroups8Simd);
 
 void QuantizeActsFast(QuantKind kind, const float* x, int64_t x_stride, int64_t n, int64_t cols,
                       QuantActs* out) {
@@ -611,8 +633,23 @@ void QuantMatMul(const WeightMatrix& w, const float* x, int64_t x_stride, int64_
               DTypeName(w.dtype).data(), static_cast<long long>(w.cols), block);
   QuantActs xq;
   QuantizeActsFast(QuantKindOf(w.dtype), x, x_stride, n, w.cols, &xq);
+  if (w.layout != WeightLayout::kGgml && !HWY_DYNAMIC_DISPATCH(TakesGroups8Simd)(w.dtype)) {
+    // Regrouped for another target than the one dispatched now (tests switch targets after
+    // loading): the stored layout, copied.
+    std::vector<uint8_t> storage;
+    return HWY_DYNAMIC_DISPATCH(QuantMatMulSimd)(UngroupedMatrix(w, &storage), xq, n, y, y_stride,
+                                                 pool);
+  }
   HWY_DYNAMIC_DISPATCH(QuantMatMulSimd)(w, xq, n, y, y_stride, pool);
 }
 
 }  // namespace mamba::kernels_internal
+
+namespace mamba {
+
+bool KernelsPreferGroups8(DType dtype) {
+  return HWY_DYNAMIC_DISPATCH(kernels_internal::TakesGroups8Simd)(dtype);
+}
+
+}  // namespace mamba
 #endif  // HWY_ONCE

@@ -10,6 +10,7 @@
 #include "kernels/matmul_internal.h"
 #include "kernels/quant_blocks.h"
 #include "kernels/quant_internal.h"
+#include "kernels/quant_repack.h"
 
 namespace mamba::kernels_internal {
 namespace {
@@ -238,6 +239,10 @@ void QuantMatMulRef(const WeightMatrix& w, const float* x, int64_t x_stride, int
   const int block = GetDTypeInfo(w.dtype).block_size;
   MAMBA_CHECK(w.cols % block == 0, "MatMulRef: %s rows of %lld not a multiple of %d",
               DTypeName(w.dtype).data(), static_cast<long long>(w.cols), block);
+  if (w.layout != WeightLayout::kGgml) {
+    std::vector<uint8_t> storage;
+    return QuantMatMulRef(UngroupedMatrix(w, &storage), x, x_stride, n, y, y_stride);
+  }
   const QuantKind kind = QuantKindOf(w.dtype);
   QuantActs xq;
   QuantizeActs(kind, x, x_stride, n, w.cols, &xq);

@@ -24,6 +24,7 @@
 #include "hwy/highway.h"
 #include "kernels/quant_blocks.h"
 #include "kernels/quant_internal.h"
+#include "kernels/quant_repack.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace mamba {
@@ -293,38 +294,32 @@ constexpr int kCodeVectors = (kT == DType::kQ8_0 && HWY_TARGET != HWY_AVX3_DL) ?
 // The codes of 8 consecutive blocks, transposed: c[t] dword k = codes of elements 4t .. 4t + 3
 // of block k (the layout of TransposeActs8's activations); unsigned (Q8_0 with VNNI: stored +
 // 128), except Q8_0 without VNNI: c[t] the signed codes, c[8 + t] their magnitudes (ggml's sign
-// trick, |code| <= 128 as u8).
+// trick, |code| <= 128 as u8). From w[t] dword k = qs bytes 4t .. 4t + 3 of block k (t < 8 for
+// Q8_0, else t < 4) and, for Q5_0 / Q5_1, qh lane k = block k's 5th-bit word.
 template <DType kT>
-HWY_INLINE void Codes8BlocksT(const uint8_t* blk, __m256i* c) {
-  using T = Sym32Traits<kT>;
+HWY_INLINE void CodesFromWords(const __m256i* w, [[maybe_unused]] __m256i qh, __m256i* c) {
   if constexpr (kT == DType::kQ8_0) {
-    Transpose16x8<T::kBytes>(blk, T::kQs, c);
-    Transpose16x8<T::kBytes>(blk, T::kQs + 16, c + 4);
 #if HWY_TARGET == HWY_AVX3_DL
     const __m256i bias = _mm256_set1_epi8(static_cast<char>(0x80));
-    for (int t = 0; t < 8; ++t) c[t] = _mm256_xor_si256(c[t], bias);
+    for (int t = 0; t < 8; ++t) c[t] = _mm256_xor_si256(w[t], bias);
 #else
-    for (int t = 0; t < 8; ++t) c[8 + t] = _mm256_sign_epi8(c[t], c[t]);
+    for (int t = 0; t < 8; ++t) {
+      c[t] = w[t];
+      c[8 + t] = _mm256_sign_epi8(w[t], w[t]);
+    }
 #endif
   } else {
     // qs byte i holds element i (low nibble) and element i + 16 (high nibble), so byte b of c[t]
     // is element 4t + b for every t.
     const __m256i m = _mm256_set1_epi8(0x0F);
-    __m256i r[4];
-    Transpose16x8<T::kBytes>(blk, T::kQs, r);
     for (int j = 0; j < 4; ++j) {
-      c[j] = _mm256_and_si256(r[j], m);
-      c[4 + j] = _mm256_and_si256(_mm256_srli_epi16(r[j], 4), m);
+      c[j] = _mm256_and_si256(w[j], m);
+      c[4 + j] = _mm256_and_si256(_mm256_srli_epi16(w[j], 4), m);
     }
     if constexpr (kT == DType::kQ5_0 || kT == DType::kQ5_1) {
-      // The 5th bits: qh (u32 LE, 4 bytes before qs) bit e is element e's. Lane k of qh = block
-      // k's; for c[t], byte b of lane k takes bit 4t + b: byte t / 2 of the lane copied to all
-      // four bytes, each byte tested against its own bit of nibble t % 2.
-      const __m256i qh = _mm256_i32gather_epi32(
-          reinterpret_cast<const int*>(blk + T::kQs - 4),
-          _mm256_setr_epi32(0, T::kBytes, 2 * T::kBytes, 3 * T::kBytes, 4 * T::kBytes,
-                            5 * T::kBytes, 6 * T::kBytes, 7 * T::kBytes),
-          1);
+      // The 5th bits: qh bit e is element e's. For c[t], byte b of lane k takes bit 4t + b: byte
+      // t / 2 of the lane copied to all four bytes, each byte tested against its own bit of
+      // nibble t % 2.
       const __m256i sixteen = _mm256_set1_epi8(16);
       for (int t = 0; t < 8; ++t) {
         const char byte = static_cast<char>(t / 2);
@@ -339,6 +334,48 @@ HWY_INLINE void Codes8BlocksT(const uint8_t* blk, __m256i* c) {
         c[t] = _mm256_or_si256(c[t], _mm256_and_si256(set, sixteen));
       }
     }
+  }
+}
+
+// CodesFromWords of 8 consecutive stored blocks at blk (unpacked and transposed in registers).
+template <DType kT>
+HWY_INLINE void Codes8BlocksT(const uint8_t* blk, __m256i* c) {
+  using T = Sym32Traits<kT>;
+  __m256i w[8];
+  Transpose16x8<T::kBytes>(blk, T::kQs, w);
+  if constexpr (kT == DType::kQ8_0) Transpose16x8<T::kBytes>(blk, T::kQs + 16, w + 4);
+  __m256i qh = _mm256_setzero_si256();
+  if constexpr (kT == DType::kQ5_0 || kT == DType::kQ5_1) {
+    qh = _mm256_i32gather_epi32(
+        reinterpret_cast<const int*>(blk + T::kQs - 4),
+        _mm256_setr_epi32(0, T::kBytes, 2 * T::kBytes, 3 * T::kBytes, 4 * T::kBytes, 5 * T::kBytes,
+                          6 * T::kBytes, 7 * T::kBytes),
+        1);
+  }
+  CodesFromWords<kT>(w, qh, c);
+}
+
+// The codes (as Codes8BlocksT) and the F32 scales d (and minimums m, *_1 types) of the 8 blocks
+// at p: 8 stored blocks, or one group of the kGroups8 layout (kernels/quant_repack.h), whose
+// fields load as they are.
+template <DType kT, bool kGrouped>
+HWY_INLINE void LoadGroup8(const uint8_t* p, __m256i* c, __m256* d, [[maybe_unused]] __m256* m) {
+  using T = Sym32Traits<kT>;
+  if constexpr (kGrouped) {
+    constexpr quant::Groups8Layout kL = quant::Groups8Of(kT);
+    __m256i w[8];
+    for (size_t t = 0; t < kL.qs_bytes / 4; ++t) w[t] = LoadI(p + kL.codes + 32 * t);
+    __m256i qh = _mm256_setzero_si256();
+    if constexpr (kL.has_qh) qh = LoadI(p + kL.qh);
+    CodesFromWords<kT>(w, qh, c);
+    *d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    if constexpr (T::kMin) {
+      *m = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + kL.m)));
+    }
+  } else {
+    Codes8BlocksT<kT>(p, c);
+    *d = LoadHalves8<T::kBytes, 0>(p);
+    if constexpr (T::kMin) *m = LoadHalves8<T::kBytes, 2>(p);
   }
 }
 
@@ -424,11 +461,14 @@ HWY_INLINE __m256 Sym32Finish(const uint8_t* HWY_RESTRICT row, const QuantActs& 
   return _mm256_add_ps(_mm256_add_ps(acc, macc), _mm256_setr_ps(tail, 0, 0, 0, 0, 0, 0, 0));
 }
 
-// n == 1 dot of one Q8_0 / Q4_0 / Q5_0 / Q4_1 / Q5_1 row with activation row 0.
-template <DType kT>
+// n == 1 dot of one Q8_0 / Q4_0 / Q5_0 / Q4_1 / Q5_1 row with activation row 0, its whole
+// 8-block groups stored (kGrouped false) or in the kGroups8 layout. xt = TransposeActs8(x) where
+// the groups are unpacked to transposed codes (kGrouped, Q4_0, Q4_1), else unused.
+template <DType kT, bool kGrouped = false>
 HWY_INLINE __m256 DotSym32(const uint8_t* HWY_RESTRICT row, const QuantActs& x, int64_t cols,
                            const int8_t* HWY_RESTRICT xt = nullptr) {
   using T = Sym32Traits<kT>;
+  constexpr bool kTransposed = kGrouped || kT == DType::kQ4_0 || kT == DType::kQ4_1;
   const int64_t groups = cols / 32;
   const int8_t* HWY_RESTRICT xq = x.q8.data();
   const float* HWY_RESTRICT xd = x.d.data();
@@ -439,13 +479,14 @@ HWY_INLINE __m256 DotSym32(const uint8_t* HWY_RESTRICT row, const QuantActs& x, 
     const uint8_t* blk = row + b * T::kBytes;
     PrefetchAhead<8 * T::kBytes>(blk);
     __m256i isum;
-    if constexpr (kT == DType::kQ4_0 || kT == DType::kQ4_1) {
+    __m256 wd, wm;
+    if constexpr (kTransposed) {
       __m256i init = _mm256_setzero_si256();
       if constexpr (T::kOffShift >= 0) {
         init = _mm256_sub_epi32(init, _mm256_slli_epi32(LoadI(xs + b), T::kOffShift));
       }
-      __m256i c[8];
-      Codes8BlocksT<kT>(blk, c);
+      __m256i c[kCodeVectors<kT>];
+      LoadGroup8<kT, kGrouped>(blk, c, &wd, &wm);
       isum = DotCodes8T<kT>(c, xt + b * 32, init);
     } else {
       __m256i v[8];
@@ -455,12 +496,12 @@ HWY_INLINE __m256 DotSym32(const uint8_t* HWY_RESTRICT row, const QuantActs& x, 
       if constexpr (T::kOffShift >= 0) {
         isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(LoadI(xs + b), T::kOffShift));
       }
+      wd = LoadHalves8<T::kBytes, 0>(blk);
+      if constexpr (T::kMin) wm = LoadHalves8<T::kBytes, 2>(blk);
     }
-    const __m256 scale = _mm256_mul_ps(LoadHalves8<T::kBytes, 0>(blk), _mm256_loadu_ps(xd + b));
+    const __m256 scale = _mm256_mul_ps(wd, _mm256_loadu_ps(xd + b));
     acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), scale, acc);
-    if constexpr (T::kMin) {
-      macc = _mm256_fmadd_ps(LoadHalves8<T::kBytes, 2>(blk), _mm256_loadu_ps(x.s.data() + b), macc);
-    }
+    if constexpr (T::kMin) macc = _mm256_fmadd_ps(wm, _mm256_loadu_ps(x.s.data() + b), macc);
   }
   return Sym32Finish<kT>(row, x, b, groups, acc, macc);
 }

@@ -37,8 +37,9 @@ namespace x86 {
 // Activation rows per pass over a weight row.
 constexpr int kMaxMultiRows = 4;
 
-// DotSym32 of one weight row with A activation rows x[a] (xt[a] = TransposeActs8(*x[a])).
-template <DType kT, int A>
+// DotSym32 of one weight row with A activation rows x[a] (xt[a] = TransposeActs8(*x[a])); the
+// row's 8-block groups stored, or in the kGroups8 layout (kGrouped).
+template <DType kT, int A, bool kGrouped>
 HWY_INLINE void DotSym32Multi(const uint8_t* HWY_RESTRICT row, const QuantActs* const* x,
                               const int8_t* const* xt, int64_t cols, __m256* out) {
   using T = Sym32Traits<kT>;
@@ -50,10 +51,8 @@ HWY_INLINE void DotSym32Multi(const uint8_t* HWY_RESTRICT row, const QuantActs* 
     const uint8_t* blk = row + b * T::kBytes;
     PrefetchAhead<8 * T::kBytes>(blk);
     __m256i c[kCodeVectors<kT>];
-    Codes8BlocksT<kT>(blk, c);
-    const __m256 wd = LoadHalves8<T::kBytes, 0>(blk);
-    [[maybe_unused]] __m256 wm;
-    if constexpr (T::kMin) wm = LoadHalves8<T::kBytes, 2>(blk);
+    __m256 wd, wm;
+    LoadGroup8<kT, kGrouped>(blk, c, &wd, &wm);
     for (int a = 0; a < A; ++a) {
       __m256i init = _mm256_setzero_si256();
       if constexpr (T::kOffShift >= 0) {
@@ -132,9 +131,9 @@ HWY_INLINE void RowsMulti(const Dot& dot, const uint8_t* w, size_t row_bytes, in
 }
 
 template <DType kT, int A>
-HWY_INLINE void RowsMultiOf(const uint8_t* w, size_t row_bytes, const QuantActs* const* x,
-                            const int8_t* const* xt, int64_t cols, int64_t r0, int64_t r1, float* y,
-                            int64_t y_stride) {
+HWY_INLINE void RowsMultiOf(const uint8_t* w, size_t row_bytes, bool grouped,
+                            const QuantActs* const* x, const int8_t* const* xt, int64_t cols,
+                            int64_t r0, int64_t r1, float* y, int64_t y_stride) {
   if constexpr (kT == DType::kQ6_K) {
     RowsMulti<A>([&](const uint8_t* p, __m256* o) { DotQ6KMulti<A>(p, x, cols, o); }, w, row_bytes,
                  r0, r1, y, y_stride);
@@ -142,50 +141,64 @@ HWY_INLINE void RowsMultiOf(const uint8_t* w, size_t row_bytes, const QuantActs*
     RowsMulti<A>(
         [&](const uint8_t* p, __m256* o) { DotQ4K5KMulti<kT == DType::kQ5_K, A>(p, x, cols, o); },
         w, row_bytes, r0, r1, y, y_stride);
+  } else if (grouped) {
+    RowsMulti<A>(
+        [&](const uint8_t* p, __m256* o) { DotSym32Multi<kT, A, true>(p, x, xt, cols, o); }, w,
+        row_bytes, r0, r1, y, y_stride);
   } else {
-    RowsMulti<A>([&](const uint8_t* p, __m256* o) { DotSym32Multi<kT, A>(p, x, xt, cols, o); }, w,
-                 row_bytes, r0, r1, y, y_stride);
+    RowsMulti<A>(
+        [&](const uint8_t* p, __m256* o) { DotSym32Multi<kT, A, false>(p, x, xt, cols, o); }, w,
+        row_bytes, r0, r1, y, y_stride);
   }
 }
 
 // RowsMultiOf for `rows` (1 .. kMaxMultiRows) activation rows.
 template <DType kT>
-void MultiRowsOf(int rows, const uint8_t* w, size_t row_bytes, const QuantActs* const* x,
-                 const int8_t* const* xt, int64_t cols, int64_t r0, int64_t r1, float* y,
-                 int64_t y_stride) {
+void MultiRowsOf(int rows, const uint8_t* w, size_t row_bytes, bool grouped,
+                 const QuantActs* const* x, const int8_t* const* xt, int64_t cols, int64_t r0,
+                 int64_t r1, float* y, int64_t y_stride) {
   static_assert(kMaxMultiRows == 4);
   switch (rows) {
     case 1:
-      return RowsMultiOf<kT, 1>(w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
+      return RowsMultiOf<kT, 1>(w, row_bytes, grouped, x, xt, cols, r0, r1, y, y_stride);
     case 2:
-      return RowsMultiOf<kT, 2>(w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
+      return RowsMultiOf<kT, 2>(w, row_bytes, grouped, x, xt, cols, r0, r1, y, y_stride);
     case 3:
-      return RowsMultiOf<kT, 3>(w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
+      return RowsMultiOf<kT, 3>(w, row_bytes, grouped, x, xt, cols, r0, r1, y, y_stride);
     default:
-      return RowsMultiOf<kT, 4>(w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
+      return RowsMultiOf<kT, 4>(w, row_bytes, grouped, x, xt, cols, r0, r1, y, y_stride);
   }
 }
 
-inline void MultiRowsX86(DType dtype, int rows, const uint8_t* w, size_t row_bytes,
+// grouped: the weights are in the kGroups8 layout (32-element block types only).
+inline void MultiRowsX86(DType dtype, int rows, const uint8_t* w, size_t row_bytes, bool grouped,
                          const QuantActs* const* x, const int8_t* const* xt, int64_t cols,
                          int64_t r0, int64_t r1, float* y, int64_t y_stride) {
   switch (dtype) {
     case DType::kQ8_0:
-      return MultiRowsOf<DType::kQ8_0>(rows, w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
+      return MultiRowsOf<DType::kQ8_0>(rows, w, row_bytes, grouped, x, xt, cols, r0, r1, y,
+                                       y_stride);
     case DType::kQ4_0:
-      return MultiRowsOf<DType::kQ4_0>(rows, w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
+      return MultiRowsOf<DType::kQ4_0>(rows, w, row_bytes, grouped, x, xt, cols, r0, r1, y,
+                                       y_stride);
     case DType::kQ4_1:
-      return MultiRowsOf<DType::kQ4_1>(rows, w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
+      return MultiRowsOf<DType::kQ4_1>(rows, w, row_bytes, grouped, x, xt, cols, r0, r1, y,
+                                       y_stride);
     case DType::kQ5_0:
-      return MultiRowsOf<DType::kQ5_0>(rows, w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
+      return MultiRowsOf<DType::kQ5_0>(rows, w, row_bytes, grouped, x, xt, cols, r0, r1, y,
+                                       y_stride);
     case DType::kQ5_1:
-      return MultiRowsOf<DType::kQ5_1>(rows, w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
+      return MultiRowsOf<DType::kQ5_1>(rows, w, row_bytes, grouped, x, xt, cols, r0, r1, y,
+                                       y_stride);
     case DType::kQ4_K:
-      return MultiRowsOf<DType::kQ4_K>(rows, w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
+      return MultiRowsOf<DType::kQ4_K>(rows, w, row_bytes, grouped, x, xt, cols, r0, r1, y,
+                                       y_stride);
     case DType::kQ5_K:
-      return MultiRowsOf<DType::kQ5_K>(rows, w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
+      return MultiRowsOf<DType::kQ5_K>(rows, w, row_bytes, grouped, x, xt, cols, r0, r1, y,
+                                       y_stride);
     case DType::kQ6_K:
-      return MultiRowsOf<DType::kQ6_K>(rows, w, row_bytes, x, xt, cols, r0, r1, y, y_stride);
+      return MultiRowsOf<DType::kQ6_K>(rows, w, row_bytes, grouped, x, xt, cols, r0, r1, y,
+                                       y_stride);
     default:
       MAMBA_CHECK(false, "MultiRowsX86: no multi-row kernel for %s", DTypeName(dtype).data());
   }

@@ -20,12 +20,17 @@ enum : int { kHidden = 16, kNormed, kFinal };
 }  // namespace
 
 StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path,
-                                             const std::string& config_path, FileAccess access) {
+                                             const std::string& config_path, FileAccess access,
+                                             bool regroup_weights) {
   std::unique_ptr<Model> m(new Model());
   MAMBA_ASSIGN_OR_RETURN(m->checkpoint_, OpenCheckpoint(path, config_path, access));
   const ModelConfig& c = m->checkpoint_.config;
   MAMBA_ASSIGN_OR_RETURN(m->arch_, GetArchOps(c.arch));
-  const WeightBinder wb(m->checkpoint_.tensors, m->checkpoint_.weights_path);
+  if (regroup_weights) {
+    MAMBA_ASSIGN_OR_RETURN(m->regrouped_, RegroupedWeights::ForTensors(
+                                              m->checkpoint_.tensors, m->checkpoint_.weights_path));
+  }
+  const WeightBinder wb(m->checkpoint_.tensors, m->checkpoint_.weights_path, m->regrouped_.get());
 
   // self.embedding = nn.Embedding(vocab_size, d_model)   (HF layout: backbone.embeddings)
   const std::string emb_name = wb.Has("backbone.embeddings.weight") ? "backbone.embeddings.weight"
@@ -52,9 +57,24 @@ StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path,
   }
   MAMBA_ASSIGN_OR_RETURN(m->norm_f_, wb.F32InPlace("backbone.norm_f.weight", {c.d_model}));
   for (const std::string& name : m->checkpoint_.tensors.Names()) {
-    m->weight_bytes_ += m->checkpoint_.tensors.Find(name)->nbytes;
+    const TensorView* t = m->checkpoint_.tensors.Find(name);
+    m->weight_bytes_ += t->nbytes;
+    if (m->regrouped_ != nullptr && m->regrouped_->KernelBytes(*t).first != t->data) {
+      ++m->regrouped_tensors_;
+    }
   }
+  if (m->regrouped_ != nullptr) m->regrouped_->Seal();
   return m;
+}
+
+std::vector<std::pair<const uint8_t*, size_t>> Model::WeightMemory() const {
+  std::vector<std::pair<const uint8_t*, size_t>> out;
+  for (const std::string& name : checkpoint_.tensors.Names()) {
+    const TensorView* t = checkpoint_.tensors.Find(name);
+    out.push_back(regrouped_ != nullptr ? regrouped_->KernelBytes(*t)
+                                        : std::pair{t->data, t->nbytes});
+  }
+  return out;
 }
 
 Status Model::Forward(const ForwardBatch& batch, Scratch& scratch, ThreadPool* pool) const {

@@ -7,10 +7,12 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "model/checkpoint.h"
 #include "model/mixer.h"
+#include "model/regrouped_weights.h"
 #include "model/weight_binder.h"
 
 namespace mamba {
@@ -27,9 +29,12 @@ struct ForwardBatch {
 class Model {
  public:
   // Opens the checkpoint at `path` (see OpenCheckpoint) and binds and validates every weight.
+  // `regroup_weights`: rewrite the quantized matrices the dispatched kernels read faster
+  // regrouped (RegroupedWeights); their stored bytes are then released.
   static StatusOr<std::unique_ptr<Model>> Load(const std::string& path,
                                                const std::string& config_path = "",
-                                               FileAccess access = FileAccess::kMap);
+                                               FileAccess access = FileAccess::kMap,
+                                               bool regroup_weights = true);
 
   const ModelConfig& config() const { return checkpoint_.config; }
   const Checkpoint& checkpoint() const { return checkpoint_; }
@@ -38,6 +43,10 @@ class Model {
   SequenceState NewState() const { return SequenceState(state_shape()); }
   // Bytes of weight data in the mapped files.
   size_t weight_bytes() const { return weight_bytes_; }
+  // Where the bytes the forward pass reads for each checkpoint tensor are: the tensor's own, or
+  // its regrouped copy (benchmarks stream them); and how many tensors were regrouped.
+  std::vector<std::pair<const uint8_t*, size_t>> WeightMemory() const;
+  int regrouped_tensors() const { return regrouped_tensors_; }
 
   // Runs the batch through the model, advancing each sequence's state (and n_past) past its
   // tokens. Fails (without touching any state) when a token id is outside [0, vocab_padded) or
@@ -48,6 +57,8 @@ class Model {
   Model() = default;
 
   Checkpoint checkpoint_;
+  std::unique_ptr<RegroupedWeights> regrouped_;  // null when not asked for
+  int regrouped_tensors_ = 0;
   const ArchOps* arch_ = nullptr;
   WeightMatrix embedding_;                      // [vocab_padded, d_model]
   WeightMatrix lm_head_;                        // [vocab_padded, d_model] (the embedding when tied)

@@ -12,6 +12,7 @@
 #include "base/status.h"
 #include "io/tensor_view.h"
 #include "kernels/matmul.h"
+#include "model/regrouped_weights.h"
 
 namespace mamba {
 
@@ -58,9 +59,10 @@ class F32Param {
 
 class WeightBinder {
  public:
-  // `source` names the checkpoint in error messages (a path).
-  WeightBinder(const TensorSet& tensors, std::string source)
-      : tensors_(tensors), source_(std::move(source)) {}
+  // `source` names the checkpoint in error messages (a path). With `regrouped`, the matrices it
+  // holds a slot for are bound regrouped (see Matrix).
+  WeightBinder(const TensorSet& tensors, std::string source, RegroupedWeights* regrouped = nullptr)
+      : tensors_(tensors), source_(std::move(source)), regrouped_(regrouped) {}
 
   bool Has(const std::string& name) const { return tensors_.Find(name) != nullptr; }
 
@@ -68,7 +70,9 @@ class WeightBinder {
   // shape.
   StatusOr<const TensorView*> Get(const std::string& name, const std::vector<int64_t>& shape) const;
 
-  // A [rows, cols] matrix used in place (any dtype the matmul kernels accept).
+  // A [rows, cols] matrix used in place (any dtype the matmul kernels accept), or, where the
+  // binder has RegroupedWeights that regroup it, its regrouped copy (layout kGroups8; the stored
+  // bytes are released and must not be read again).
   StatusOr<WeightMatrix> Matrix(const std::string& name, int64_t rows, int64_t cols) const;
 
   // A tensor of `shape` converted to a contiguous F32 vector (row-major), always a copy.
@@ -84,6 +88,7 @@ class WeightBinder {
  private:
   const TensorSet& tensors_;
   std::string source_;
+  RegroupedWeights* regrouped_;
 };
 
 }  // namespace mamba

@@ -88,6 +88,7 @@ void PrintResults(const std::vector<Result>& results, bool md, bool mmap) {
                         {"gflop_per_prefill_token", r.model_gflop_per_token},
                         {"mmap", mmap},
                         {"load_s", r.load_s},
+                        {"regrouped_tensors", r.regrouped_tensors},
                         {"peak_rss_bytes", r.peak_rss}};
     if (r.n_gen > 0) {
       j["paired_fractions"] = r.paired;

@@ -30,6 +30,7 @@ struct Result {
   double model_gflop_per_token = 0;
   size_t file_bytes = 0, bytes_per_token = 0;
   double load_s = 0;
+  int regrouped_tensors = 0;  // quantized matrices regrouped for the kernels at load
   int64_t peak_rss = 0;
 };
 

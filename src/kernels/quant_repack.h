@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: MIT
+// The kGroups8 layout of the 32-element block types (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1): each run of
+// 8 consecutive blocks of a row is regrouped so the x86 kernels load a group's scales and its
+// codes, already in the order their int8 dot products want, with plain vector loads instead of
+// unpacking 8 blocks at an 18-34 byte stride in registers (which cost them half their time).
+// A regrouped row has the same bytes as the stored one, permuted; loaders regroup a matrix once
+// (WeightMatrix::layout says which layout it holds) where the dispatched kernels prefer it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "base/dtype.h"
+#include "kernels/matmul.h"
+
+namespace mamba {
+
+namespace quant {
+
+// Where the fields of blocks b0 .. b7 go in a kGroups8 group (8 * block bytes), from the start
+// of the group:
+//   [d]     8 F16 scales, block k's at 2k;
+//   [m]     8 F16 minimums, block k's at m + 2k (Q4_1, Q5_1);
+//   [qh]    8 u32 5th-bit words, block k's at qh + 4k (Q5_0, Q5_1);
+//   [codes] the qs bytes transposed by 32-bit words: bytes 4t .. 4t + 3 of block k's qs at
+//           codes + 32t + 4k, t < qs_bytes / 4 (one 32-byte vector per t, lane k = block k).
+// A row's blocks after its last whole group of 8 stay as stored.
+struct Groups8Layout {
+  size_t block_bytes = 0;
+  size_t src_m = 0, src_qh = 0, src_qs = 0;  // field offsets inside a stored block
+  size_t qs_bytes = 0;                       // 32 (Q8_0) or 16
+  bool has_m = false, has_qh = false;
+  size_t m = 0, qh = 0, codes = 0;  // offsets inside a group
+};
+
+constexpr Groups8Layout Groups8Of(DType dtype) {
+  Groups8Layout l;
+  switch (dtype) {
+    case DType::kQ8_0:
+      l.block_bytes = 34, l.src_qs = 2, l.qs_bytes = 32;
+      break;
+    case DType::kQ4_0:
+      l.block_bytes = 18, l.src_qs = 2, l.qs_bytes = 16;
+      break;
+    case DType::kQ4_1:
+      l.block_bytes = 20, l.src_m = 2, l.src_qs = 4, l.qs_bytes = 16, l.has_m = true;
+      break;
+    case DType::kQ5_0:
+      l.block_bytes = 22, l.src_qh = 2, l.src_qs = 6, l.qs_bytes = 16, l.has_qh = true;
+      break;
+    case DType::kQ5_1:
+      l.block_bytes = 24, l.src_m = 2, l.src_qh = 4, l.src_qs = 8, l.qs_bytes = 16;
+      l.has_m = l.has_qh = true;
+      break;
+    default:
+      return l;  // block_bytes == 0: no kGroups8 layout
+  }
+  size_t off = 16;  // after d[8]
+  if (l.has_m) l.m = off, off += 16;
+  if (l.has_qh) l.qh = off, off += 32;
+  l.codes = off;
+  return l;
+}
+
+}  // namespace quant
+
+// True for the dtypes that have a kGroups8 layout.
+bool HasGroups8Layout(DType dtype);
+
+// True when the kernels the process dispatches to now read kGroups8 rows of `dtype` natively
+// (x86 with AVX2 and up); elsewhere MatMul still accepts them, through a slow ungrouped copy.
+bool KernelsPreferGroups8(DType dtype);
+
+// dst (rows x DTypeRowBytes(dtype, cols) bytes) = the stored rows at src in the kGroups8 layout.
+// HasGroups8Layout(dtype); src and dst do not overlap.
+void RegroupRows(DType dtype, const void* src, int64_t rows, int64_t cols, void* dst);
+
+// The inverse of RegroupRows for rows [r0, r1) of a kGroups8 matrix, into dst (r1 - r0 stored
+// rows, the ggml layout).
+void UngroupRows(const WeightMatrix& w, int64_t r0, int64_t r1, void* dst);
+
+// `w` with its rows in the ggml layout: `w` itself when it already is, else a copy whose bytes
+// `storage` keeps.
+WeightMatrix UngroupedMatrix(const WeightMatrix& w, std::vector<uint8_t>* storage);
+
+}  // namespace mamba

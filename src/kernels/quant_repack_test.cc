@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: MIT
+// The kGroups8 layout: byte positions written from the layout's description, the round trip, and
+// products over regrouped matrices bit-identical to those over the stored ones on every target.
+#include "kernels/quant_repack.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "base/dtype.h"
+#include "kernels/matmul.h"
+#include "kernels/quant_test_util.h"
+#include "kernels/quantize.h"
+#include "threading/thread_pool.h"
+
+namespace mamba {
+namespace {
+
+using kernels_test::ForEachQuantTarget;
+
+constexpr DType kGrouped[] = {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1};
+
+// Field offsets inside one stored block (ggml's structs, kernels/quant_blocks.h).
+struct StoredFields {
+  int m = -1, qh = -1, qs = 0, qs_bytes = 16;
+};
+StoredFields FieldsOf(DType t) {
+  switch (t) {
+    case DType::kQ8_0:
+      return {-1, -1, 2, 32};
+    case DType::kQ4_0:
+      return {-1, -1, 2, 16};
+    case DType::kQ4_1:
+      return {2, -1, 4, 16};
+    case DType::kQ5_0:
+      return {-1, 2, 6, 16};
+    default:  // Q5_1
+      return {2, 4, 8, 16};
+  }
+}
+
+std::vector<uint8_t> RandomBytes(std::mt19937& rng, size_t n) {
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::vector<uint8_t> v(n);
+  for (auto& b : v) b = static_cast<uint8_t>(byte(rng));
+  return v;
+}
+
+// Every field of every block lands where the layout's comment says (d, then m, then qh, then
+// the qs bytes by 32-bit words, lane k = block k), and the blocks after the last whole group of
+// 8 stay as stored.
+TEST(Groups8LayoutTest, FieldsLandWhereDocumented) {
+  std::mt19937 rng(5);
+  for (DType t : kGrouped) {
+    SCOPED_TRACE(DTypeName(t).data());
+    const size_t bb = GetDTypeInfo(t).block_bytes;
+    const StoredFields f = FieldsOf(t);
+    const int64_t cols = 19 * 32, rows = 3;  // 2 groups and 3 blocks per row
+    const size_t rb = DTypeRowBytes(t, cols);
+    const std::vector<uint8_t> src = RandomBytes(rng, rb * rows);
+    std::vector<uint8_t> dst(src.size());
+    RegroupRows(t, src.data(), rows, cols, dst.data());
+    const size_t m_at = 16, qh_at = f.m >= 0 ? 32 : 16;
+    const size_t codes_at = 16 + (f.m >= 0 ? 16 : 0) + (f.qh >= 0 ? 32 : 0);
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int g = 0; g < 2; ++g) {
+        const uint8_t* blocks = src.data() + r * rb + g * 8 * bb;
+        const uint8_t* group = dst.data() + r * rb + g * 8 * bb;
+        for (size_t k = 0; k < 8; ++k) {
+          const uint8_t* blk = blocks + k * bb;
+          EXPECT_EQ(std::memcmp(group + 2 * k, blk, 2), 0) << "d of block " << k;
+          if (f.m >= 0) {
+            EXPECT_EQ(std::memcmp(group + m_at + 2 * k, blk + f.m, 2), 0) << "m of block " << k;
+          }
+          if (f.qh >= 0) {
+            EXPECT_EQ(std::memcmp(group + qh_at + 4 * k, blk + f.qh, 4), 0) << "qh of block " << k;
+          }
+          for (int i = 0; i < f.qs_bytes; ++i) {
+            ASSERT_EQ(group[codes_at + 32 * (i / 4) + 4 * k + i % 4], blk[f.qs + i])
+                << "qs byte " << i << " of block " << k;
+          }
+        }
+      }
+      EXPECT_EQ(std::memcmp(dst.data() + r * rb + 16 * bb, src.data() + r * rb + 16 * bb, 3 * bb),
+                0)
+          << "tail blocks";
+    }
+    std::vector<uint8_t> back(src.size());
+    UngroupRows(WeightMatrix{t, dst.data(), rows, cols, WeightLayout::kGroups8}, 0, rows,
+                back.data());
+    EXPECT_EQ(back, src);
+  }
+  EXPECT_FALSE(HasGroups8Layout(DType::kQ4_K));
+  EXPECT_FALSE(HasGroups8Layout(DType::kF16));
+}
+
+// MatMul, MatMulRef and GatherRows over a regrouped matrix give the bits they give over the
+// stored one, on every target (x86 AVX2 and up read the groups; the others an ungrouped copy),
+// for decode (n == 1), batches (the multi-row kernels) and both thread counts.
+TEST(Groups8LayoutTest, ProductsMatchTheStoredLayoutOnEveryTarget) {
+  std::mt19937 rng(17);
+  ThreadPool pool2(2);
+  for (DType t : kGrouped) {
+    for (int64_t blocks : {8, 19, 40}) {
+      const int64_t cols = 32 * blocks, rows = 37;
+      const size_t rb = DTypeRowBytes(t, cols);
+      std::vector<uint8_t> stored(rb * rows);
+      const std::vector<float> f = [&] {
+        std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+        std::vector<float> v(static_cast<size_t>(rows * cols));
+        for (float& x : v) x = u(rng);
+        return v;
+      }();
+      for (int64_t r = 0; r < rows; ++r)
+        QuantizeRow(t, f.data() + r * cols, cols, stored.data() + r * rb);
+      std::vector<uint8_t> grouped(stored.size());
+      RegroupRows(t, stored.data(), rows, cols, grouped.data());
+      const WeightMatrix ws{t, stored.data(), rows, cols};
+      const WeightMatrix wg{t, grouped.data(), rows, cols, WeightLayout::kGroups8};
+      std::uniform_real_distribution<float> u(-2.0f, 2.0f);
+      std::vector<float> x(static_cast<size_t>(9 * cols));
+      for (float& v : x) v = u(rng);
+      for (int64_t n : {1, 2, 5, 9}) {
+        SCOPED_TRACE(testing::Message() << DTypeName(t) << " cols=" << cols << " n=" << n);
+        std::vector<float> ref_s(n * rows), ref_g(n * rows, -7.0f);
+        MatMulRef(ws, x.data(), cols, n, ref_s.data(), rows);
+        MatMulRef(wg, x.data(), cols, n, ref_g.data(), rows);
+        ASSERT_EQ(ref_g, ref_s);
+        ForEachQuantTarget([&](const std::string& target) {
+          SCOPED_TRACE(target);
+          // The x86 AVX2+ kernels read the groups themselves; the others get a copy.
+          EXPECT_EQ(KernelsPreferGroups8(t), target.rfind("AVX", 0) == 0);
+          for (ThreadPool* pool : {static_cast<ThreadPool*>(nullptr), &pool2}) {
+            std::vector<float> ys(n * rows), yg(n * rows, -7.0f);
+            MatMul(ws, x.data(), cols, n, ys.data(), rows, pool);
+            MatMul(wg, x.data(), cols, n, yg.data(), rows, pool);
+            ASSERT_EQ(yg, ys);
+          }
+        });
+      }
+      const int32_t ids[3] = {36, 0, 17};
+      std::vector<float> gs(3 * cols), gg(3 * cols);
+      GatherRows(ws, ids, 3, gs.data(), cols);
+      GatherRows(wg, ids, 3, gg.data(), cols);
+      EXPECT_EQ(gg, gs);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace mamba
