@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "base/log.h"
 #include "kernels/elementwise.h"
 #include "kernels/matmul.h"
 #include "kernels/rmsnorm.h"
@@ -27,8 +28,15 @@ StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path,
   const ModelConfig& c = m->checkpoint_.config;
   MAMBA_ASSIGN_OR_RETURN(m->arch_, GetArchOps(c.arch));
   if (regroup_weights) {
-    MAMBA_ASSIGN_OR_RETURN(m->regrouped_, RegroupedWeights::ForTensors(
-                                              m->checkpoint_.tensors, m->checkpoint_.weights_path));
+    // Without the memory for the copies the stored layout still runs (slower): say so, go on.
+    auto regrouped =
+        RegroupedWeights::ForTensors(m->checkpoint_.tensors, m->checkpoint_.weights_path);
+    if (regrouped.ok()) {
+      m->regrouped_ = std::move(regrouped).value();
+    } else {
+      Log(LogLevel::kWarning, "%s; using the weights as stored",
+          regrouped.status().ToString().c_str());
+    }
   }
   const WeightBinder wb(m->checkpoint_.tensors, m->checkpoint_.weights_path, m->regrouped_.get());
 
