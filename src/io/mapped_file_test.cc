@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -82,6 +83,27 @@ TEST_F(MappedFileTest, MissingOrNonRegularFileIsAnErrorNamingIt) {
     auto c = MappedFile::Open(fifo, mode);
     ASSERT_FALSE(c.ok());
     EXPECT_NE(c.status().message().find("fifo"), std::string::npos);
+  }
+}
+
+// Release gives back only the whole pages inside the range: the bytes around them still read as
+// the file's, and a read inside them faults instead of seeing zeros (mapped or read).
+TEST_F(MappedFileTest, ReleasedPagesFaultAndTheRestStays) {
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  std::string bytes(8 * page, '\0');
+  std::mt19937 rng(3);
+  for (char& c : bytes) c = static_cast<char>(rng());
+  const std::string path = Write("release.bin", bytes);
+  for (FileAccess mode : kModes) {
+    auto file = MappedFile::Open(path, mode);
+    ASSERT_TRUE(file.ok()) << file.status().ToString();
+    const uint8_t* d = (*file)->data();
+    // [page + 100, 5 * page + 7): pages 2, 3 and 4 lie wholly inside it.
+    (*file)->Release(d + page + 100, 4 * page - 93);
+    EXPECT_EQ(std::memcmp(d, bytes.data(), 2 * page), 0);
+    EXPECT_EQ(std::memcmp(d + 5 * page, bytes.data() + 5 * page, 3 * page), 0);
+    const volatile uint8_t* inside = d + 3 * page + 5;
+    EXPECT_DEATH((void)*inside, "");
   }
 }
 
