@@ -444,7 +444,8 @@ bool HasFusedX86(DType dtype) {
 }
 
 // y[r] for r in [r0, r1) = weight row r . activation row xq (one row) by the fused decode kernel
-// of `dtype` (HasFusedX86); xt = TransposeActs8(xq) for Q4_0/Q4_1 (null otherwise).
+// of `dtype` (HasFusedX86), its whole 8-block groups stored or regrouped (kGroups8); xt =
+// TransposeActs8(xq) for Q4_0/Q4_1 and regrouped rows (null otherwise).
 void FusedRowsX86(DType dtype, const uint8_t* w0, size_t row_bytes, bool grouped,
                   const QuantActs& xq, const int8_t* xt, int64_t cols, int64_t r0, int64_t r1,
                   float* y) {
