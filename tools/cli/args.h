@@ -16,8 +16,9 @@ struct CliOptions {
   std::string model_path = "models";
   bool model_path_given = false;
   std::string config_path;
-  bool no_mmap = false;  // --no-mmap: FileAccess::kRead
-  std::string hf_repo;   // --hf ORG/NAME: download (or reuse from the HF cache) and run it
+  bool no_mmap = false;     // --no-mmap: FileAccess::kRead
+  bool no_regroup = false;  // --no-regroup: Model::Load(..., regroup_weights = false)
+  std::string hf_repo;      // --hf ORG/NAME: download (or reuse from the HF cache) and run it
   std::string hf_revision = "main";
   std::string tokenizer_path;
   // Prompt: at most one of the three.

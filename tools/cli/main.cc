@@ -83,8 +83,8 @@ int Load(CliOptions& o, bool need_tokenizer, Runtime& rt) {
     return Fail("no model at '" + o.model_path + "': " + kGetAModel);
   }
   const auto t0 = Clock::now();
-  auto loaded =
-      Model::Load(o.model_path, o.config_path, o.no_mmap ? FileAccess::kRead : FileAccess::kMap);
+  auto loaded = Model::Load(o.model_path, o.config_path,
+                            o.no_mmap ? FileAccess::kRead : FileAccess::kMap, !o.no_regroup);
   if (!loaded.ok()) {
     std::string msg = loaded.status().ToString();
     if (!o.model_path_given && loaded.status().code() == StatusCode::kNotFound) {
@@ -133,6 +133,12 @@ void PrintModelInfo(const Runtime& rt, uint64_t seed) {
                rt.tokenizer ? "yes" : "none");
   for (int32_t id : rt.eos_ids) std::fprintf(stderr, " %d", id);
   std::fprintf(stderr, "\n  seed %llu\n", static_cast<unsigned long long>(seed));
+  if (rt.model->regrouped_tensors() > 0) {
+    std::fprintf(stderr,
+                 "  %d quantized matrices regrouped for the kernels (--no-regroup keeps the file's "
+                 "layout)\n",
+                 rt.model->regrouped_tensors());
+  }
 }
 
 void Write(std::string_view text) {

@@ -45,6 +45,12 @@ int Run(int argc, char** argv) {
   app.add_flag("--no-mmap", no_mmap,
                "read the weights into memory instead of mapping them (slower load; decode then "
                "streams huge pages whatever state the page cache is in)");
+  bool no_regroup = false;
+  app.add_flag(
+      "--no-regroup,--no-repack", no_regroup,
+      "keep quantized matrices in the file's layout: skip copying Q8_0 / Q4_0 / Q4_1 / Q5_0 / "
+      "Q5_1 matrices into the layout the x86 kernels decode fastest (faster load, slower "
+      "decode; as llama.cpp's --no-repack)");
   app.add_option("--tokenizer", tokenizer_path, "tokenizer.json (default: the model folder's)");
   app.add_option("--host", host, "address to listen on (default 127.0.0.1)");
   app.add_option("--port", port, "port (default 8080; 0 = any free port)")
@@ -78,8 +84,8 @@ int Run(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  auto loaded =
-      Model::Load(model_path, config_path, no_mmap ? FileAccess::kRead : FileAccess::kMap);
+  auto loaded = Model::Load(model_path, config_path, no_mmap ? FileAccess::kRead : FileAccess::kMap,
+                            !no_regroup);
   if (!loaded.ok()) return Fail(loaded.status().ToString());
   std::unique_ptr<Model> model = std::move(loaded).value();
   const std::string dir = model->checkpoint().dir;
