@@ -18,6 +18,8 @@
 #include "kernels/quant_repack.h"
 #include "model/gguf_export.h"
 #include "model/model.h"
+#include "model/regrouped_weights.h"
+#include "model/weight_binder.h"
 
 namespace mamba {
 namespace {
@@ -106,6 +108,42 @@ TEST_P(RegroupedModelTest, SameBitsAsStoredOnEveryTarget) {
     const volatile uint8_t* middle = t->data + t->nbytes / 2;
     EXPECT_DEATH((void)*middle, "");
   }
+  fs::remove_all(dir);
+}
+
+// A matrix bound regrouped (its stored bytes released) still converts to the F32 values of the
+// stored tensor through WeightBinder::F32.
+TEST_P(RegroupedModelTest, F32OfARegroupedMatrixReadsTheCopy) {
+  const DType type = GetParam();
+  if (!KernelsPreferGroups8(type)) GTEST_SKIP() << "the dispatched kernels do not regroup";
+  auto ck = OpenCheckpoint(kModelDir.string());
+  ASSERT_TRUE(ck.ok()) << ck.status().ToString();
+  const fs::path dir =
+      fs::temp_directory_path() /
+      ("regrouped_f32_test_" + std::to_string(getpid()) + "_" + std::string(DTypeName(type)));
+  fs::create_directories(dir);
+  const fs::path path = dir / "model.gguf";
+  GgufExportOptions opts;
+  opts.matrix_type = [&](const std::string&, const TensorView& src) {
+    return src.shape.back() % 32 == 0 ? type : src.dtype;
+  };
+  ASSERT_TRUE(WriteMambaGguf(*ck, path.string(), opts).ok());
+  auto plain = OpenCheckpoint(path.string());
+  auto grouped = OpenCheckpoint(path.string());
+  ASSERT_TRUE(plain.ok() && grouped.ok());
+  auto regrouped = RegroupedWeights::ForTensors(grouped->tensors, path.string());
+  ASSERT_TRUE(regrouped.ok()) << regrouped.status().ToString();
+  const WeightBinder want(plain->tensors, path.string());
+  const WeightBinder got(grouped->tensors, path.string(), regrouped->get());
+  const std::string name = "backbone.layers.1.mixer.out_proj.weight";
+  const std::vector<int64_t> shape = grouped->tensors.Find(name)->shape;
+  auto m = got.Matrix(name, shape[0], shape[1]);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->layout, WeightLayout::kGroups8);
+  auto a = want.F32(name, shape);
+  auto b = got.F32(name, shape);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(*b, *a);
   fs::remove_all(dir);
 }
 
