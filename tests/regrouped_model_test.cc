@@ -49,23 +49,30 @@ std::vector<float> PrefillAndDecode(const Model& model, ThreadPool* pool) {
   return out;
 }
 
-class RegroupedModelTest : public ::testing::TestWithParam<DType> {};
+// Each test gets the model exported as a GGUF whose matrices (rows of a multiple of 32) are of
+// the parameter's type, at `path`.
+class RegroupedModelTest : public ::testing::TestWithParam<DType> {
+ protected:
+  void SetUp() override {
+    auto ck = OpenCheckpoint(kModelDir.string());
+    ASSERT_TRUE(ck.ok()) << ck.status().ToString();
+    dir = fs::temp_directory_path() / ("regrouped_model_test_" + std::to_string(getpid()) + "_" +
+                                       std::string(DTypeName(GetParam())));
+    fs::create_directories(dir);
+    path = dir / "model.gguf";
+    GgufExportOptions opts;
+    opts.matrix_type = [&](const std::string&, const TensorView& src) {
+      return src.shape.back() % 32 == 0 ? GetParam() : src.dtype;
+    };
+    ASSERT_TRUE(WriteMambaGguf(*ck, path.string(), opts).ok());
+  }
+  void TearDown() override { fs::remove_all(dir); }
+
+  fs::path dir, path;
+};
 
 TEST_P(RegroupedModelTest, SameBitsAsStoredOnEveryTarget) {
   const DType type = GetParam();
-  auto ck = OpenCheckpoint(kModelDir.string());
-  ASSERT_TRUE(ck.ok()) << ck.status().ToString();
-  const fs::path dir =
-      fs::temp_directory_path() /
-      ("regrouped_model_test_" + std::to_string(getpid()) + "_" + std::string(DTypeName(type)));
-  fs::create_directories(dir);
-  const fs::path path = dir / "model.gguf";
-  GgufExportOptions opts;
-  opts.matrix_type = [&](const std::string&, const TensorView& src) {
-    return src.shape.back() % 32 == 0 ? type : src.dtype;
-  };
-  ASSERT_TRUE(WriteMambaGguf(*ck, path.string(), opts).ok());
-
   auto stored = Model::Load(path.string(), "", FileAccess::kMap, /*regroup_weights=*/false);
   auto mapped = Model::Load(path.string(), "", FileAccess::kMap);
   auto read = Model::Load(path.string(), "", FileAccess::kRead);
@@ -108,26 +115,12 @@ TEST_P(RegroupedModelTest, SameBitsAsStoredOnEveryTarget) {
     const volatile uint8_t* middle = t->data + t->nbytes / 2;
     EXPECT_DEATH((void)*middle, "");
   }
-  fs::remove_all(dir);
 }
 
 // A matrix bound regrouped (its stored bytes released) still converts to the F32 values of the
 // stored tensor through WeightBinder::F32.
 TEST_P(RegroupedModelTest, F32OfARegroupedMatrixReadsTheCopy) {
-  const DType type = GetParam();
-  if (!KernelsPreferGroups8(type)) GTEST_SKIP() << "the dispatched kernels do not regroup";
-  auto ck = OpenCheckpoint(kModelDir.string());
-  ASSERT_TRUE(ck.ok()) << ck.status().ToString();
-  const fs::path dir =
-      fs::temp_directory_path() /
-      ("regrouped_f32_test_" + std::to_string(getpid()) + "_" + std::string(DTypeName(type)));
-  fs::create_directories(dir);
-  const fs::path path = dir / "model.gguf";
-  GgufExportOptions opts;
-  opts.matrix_type = [&](const std::string&, const TensorView& src) {
-    return src.shape.back() % 32 == 0 ? type : src.dtype;
-  };
-  ASSERT_TRUE(WriteMambaGguf(*ck, path.string(), opts).ok());
+  if (!KernelsPreferGroups8(GetParam())) GTEST_SKIP() << "the dispatched kernels do not regroup";
   auto plain = OpenCheckpoint(path.string());
   auto grouped = OpenCheckpoint(path.string());
   ASSERT_TRUE(plain.ok() && grouped.ok());
@@ -144,7 +137,6 @@ TEST_P(RegroupedModelTest, F32OfARegroupedMatrixReadsTheCopy) {
   auto b = got.F32(name, shape);
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_EQ(*b, *a);
-  fs::remove_all(dir);
 }
 
 INSTANTIATE_TEST_SUITE_P(Types, RegroupedModelTest,

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "model/model.h"
 #include "threading/thread_pool.h"
 
 namespace mamba::cli {
@@ -86,11 +87,7 @@ ParseOutcome ParseArgs(int argc, char** argv, CliOptions& o, int& exit_code, std
   app.add_flag("--no-mmap", o.no_mmap,
                "read the weights into memory instead of mapping them (slower load; decode then "
                "streams huge pages whatever state the page cache is in)");
-  app.add_flag(
-      "--no-regroup,--no-repack", o.no_regroup,
-      "keep quantized matrices in the file's layout: skip copying Q8_0 / Q4_0 / Q4_1 / Q5_0 / "
-      "Q5_1 matrices into the layout the x86 kernels decode fastest (faster load, slower "
-      "decode; as llama.cpp's --no-repack)");
+  app.add_flag("--no-regroup,--no-repack", o.no_regroup, kNoRegroupHelp);
   auto* hf_opt = app.add_option("--hf", o.hf_repo,
                                 "Hugging Face repo ORG/NAME: download it into the HF cache (or "
                                 "reuse it) and run it, e.g. state-spaces/mamba-130m-hf");

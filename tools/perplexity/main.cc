@@ -37,11 +37,7 @@ int main(int argc, char** argv) {
   bool no_mmap = false;
   app.add_flag("--no-mmap", no_mmap, "read the weights into memory instead of mapping them");
   bool no_regroup = false;
-  app.add_flag(
-      "--no-regroup,--no-repack", no_regroup,
-      "keep quantized matrices in the file's layout: skip copying Q8_0 / Q4_0 / Q4_1 / Q5_0 / "
-      "Q5_1 matrices into the layout the x86 kernels decode fastest (faster load, slower "
-      "decode; as llama.cpp's --no-repack)");
+  app.add_flag("--no-regroup,--no-repack", no_regroup, mamba::kNoRegroupHelp);
   CLI11_PARSE(app, argc, argv);
 
   auto fail = [](const mamba::Status& s) {

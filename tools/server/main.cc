@@ -46,11 +46,7 @@ int Run(int argc, char** argv) {
                "read the weights into memory instead of mapping them (slower load; decode then "
                "streams huge pages whatever state the page cache is in)");
   bool no_regroup = false;
-  app.add_flag(
-      "--no-regroup,--no-repack", no_regroup,
-      "keep quantized matrices in the file's layout: skip copying Q8_0 / Q4_0 / Q4_1 / Q5_0 / "
-      "Q5_1 matrices into the layout the x86 kernels decode fastest (faster load, slower "
-      "decode; as llama.cpp's --no-repack)");
+  app.add_flag("--no-regroup,--no-repack", no_regroup, kNoRegroupHelp);
   app.add_option("--tokenizer", tokenizer_path, "tokenizer.json (default: the model folder's)");
   app.add_option("--host", host, "address to listen on (default 127.0.0.1)");
   app.add_option("--port", port, "port (default 8080; 0 = any free port)")
