@@ -26,7 +26,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// d_model 128, d_inner 256: out_proj and x_proj rows hold one group of 8 blocks.
+// d_model 128, d_inner 256: out_proj and x_proj rows hold one group of 8 blocks (one Q4_K
+// superblock).
 const fs::path kModelDir = fs::path(MAMBA_SOURCE_DIR) / "tests/data/models/mamba1-small-v997";
 
 // Logits of a 37-token prefill (every position) followed by 6 greedy decode steps.
@@ -49,8 +50,8 @@ std::vector<float> PrefillAndDecode(const Model& model, ThreadPool* pool) {
   return out;
 }
 
-// Each test gets the model exported as a GGUF whose matrices (rows of a multiple of 32) are of
-// the parameter's type, at `path`.
+// Each test gets the model exported as a GGUF whose matrices (rows of a multiple of the block
+// size) are of the parameter's type, at `path`.
 class RegroupedModelTest : public ::testing::TestWithParam<DType> {
  protected:
   void SetUp() override {
@@ -62,7 +63,8 @@ class RegroupedModelTest : public ::testing::TestWithParam<DType> {
     path = dir / "model.gguf";
     GgufExportOptions opts;
     opts.matrix_type = [&](const std::string&, const TensorView& src) {
-      return src.shape.back() % 32 == 0 ? GetParam() : src.dtype;
+      return src.shape.back() % GetDTypeInfo(GetParam()).block_size == 0 ? GetParam()
+                                                                          : src.dtype;
     };
     ASSERT_TRUE(WriteMambaGguf(*ck, path.string(), opts).ok());
   }
@@ -141,7 +143,7 @@ TEST_P(RegroupedModelTest, F32OfARegroupedMatrixReadsTheCopy) {
 
 INSTANTIATE_TEST_SUITE_P(Types, RegroupedModelTest,
                          ::testing::Values(DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0,
-                                           DType::kQ5_1),
+                                           DType::kQ5_1, DType::kQ4_K),
                          [](const auto& info) { return std::string(DTypeName(info.param)); });
 
 }  // namespace

@@ -348,7 +348,7 @@ BENCHMARK(BM_QuantMatVec)
                    {0}})
     ->ArgsProduct({{static_cast<int>(DType::kQ8_0), static_cast<int>(DType::kQ4_0),
                     static_cast<int>(DType::kQ4_1), static_cast<int>(DType::kQ5_0),
-                    static_cast<int>(DType::kQ5_1)},
+                    static_cast<int>(DType::kQ5_1), static_cast<int>(DType::kQ4_K)},
                    {4096},
                    {1024},
                    {1, 2},
@@ -361,6 +361,11 @@ BENCHMARK(BM_QuantMatVec)
     ->Args({static_cast<int>(DType::kQ4_0), 512, 1024, 1, 0, 1})
     ->Args({static_cast<int>(DType::kQ8_0), 512, 1024, 1, 0, 0})
     ->Args({static_cast<int>(DType::kQ8_0), 512, 1024, 1, 0, 1})
+    ->Args({static_cast<int>(DType::kQ4_K), 512, 1024, 1, 0, 0})
+    ->Args({static_cast<int>(DType::kQ4_K), 512, 1024, 1, 0, 1})
+    ->Args({static_cast<int>(DType::kQ4_K), 1024, 4096, 1, 0, 0})
+    ->Args({static_cast<int>(DType::kQ4_K), 1024, 4096, 1, 0, 1})
+    ->Args({static_cast<int>(DType::kQ6_K), 512, 1024, 1, 0, 0})
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Scalar regrouping of quantized rows to and from the kGroups8 layout (a byte permutation).
+// Scalar regrouping of quantized rows to and from the kGroups8 layout (a byte permutation; for
+// Q4_K a nibble permutation).
 // KernelsPreferGroups8 is in quant_matmul.cc, next to the kernels it asks about.
 #include "kernels/quant_repack.h"
 
@@ -32,8 +33,63 @@ void PermuteGroup(const quant::Groups8Layout& l, const uint8_t* src, uint8_t* ds
   }
 }
 
+// One Q4_K superblock to its kGroups8 form (kToGroups) or back: a nibble permutation, through
+// the 256 codes in element order. Grouped byte 32t + 16h + 4j + b (after the header) pairs
+// elements 32j + 16h + 4t + b and that + 128 (quant::Q4KGroupedElement): t and j swap places.
+template <bool kToGroups>
+void PermuteQ4K(const uint8_t* src, uint8_t* dst) {
+  using quant::kQ4KCodesOffset;
+  std::memcpy(dst, src, kQ4KCodesOffset);
+  const uint8_t* in = src + kQ4KCodesOffset;
+  uint8_t* out = dst + kQ4KCodesOffset;
+  uint8_t codes[256];  // element order
+  uint8_t lo[128], hi[128];
+  if constexpr (kToGroups) {
+    for (int c = 0; c < 4; ++c) {
+      for (int i = 0; i < 32; ++i) {
+        codes[64 * c + i] = in[32 * c + i] & 0xF;
+        codes[64 * c + 32 + i] = in[32 * c + i] >> 4;
+      }
+    }
+    for (int t = 0; t < 4; ++t) {
+      for (int h = 0; h < 2; ++h) {
+        for (int j = 0; j < 4; ++j) {
+          std::memcpy(lo + 32 * t + 16 * h + 4 * j, codes + 32 * j + 16 * h + 4 * t, 4);
+          std::memcpy(hi + 32 * t + 16 * h + 4 * j, codes + 128 + 32 * j + 16 * h + 4 * t, 4);
+        }
+      }
+    }
+    for (int i = 0; i < 128; ++i) out[i] = static_cast<uint8_t>(lo[i] | hi[i] << 4);
+  } else {
+    for (int i = 0; i < 128; ++i) {
+      lo[i] = in[i] & 0xF;
+      hi[i] = in[i] >> 4;
+    }
+    for (int t = 0; t < 4; ++t) {
+      for (int h = 0; h < 2; ++h) {
+        for (int j = 0; j < 4; ++j) {
+          std::memcpy(codes + 32 * j + 16 * h + 4 * t, lo + 32 * t + 16 * h + 4 * j, 4);
+          std::memcpy(codes + 128 + 32 * j + 16 * h + 4 * t, hi + 32 * t + 16 * h + 4 * j, 4);
+        }
+      }
+    }
+    for (int c = 0; c < 4; ++c) {
+      for (int i = 0; i < 32; ++i) {
+        out[32 * c + i] = static_cast<uint8_t>(codes[64 * c + i] | codes[64 * c + 32 + i] << 4);
+      }
+    }
+  }
+}
+
 template <bool kToGroups>
 void PermuteRows(DType dtype, const uint8_t* src, int64_t rows, int64_t cols, uint8_t* dst) {
+  if (dtype == DType::kQ4_K) {
+    MAMBA_CHECK(cols % 256 == 0, "kGroups8: Q4_K rows of %lld elements",
+                static_cast<long long>(cols));
+    const size_t n = static_cast<size_t>(rows * (cols / 256));
+    for (size_t i = 0; i < n; ++i) PermuteQ4K<kToGroups>(src + 144 * i, dst + 144 * i);
+    return;
+  }
   const quant::Groups8Layout l = quant::Groups8Of(dtype);
   MAMBA_CHECK(l.block_bytes != 0, "kGroups8: no such layout for %s", DTypeName(dtype).data());
   MAMBA_CHECK(cols % 32 == 0, "kGroups8: rows of %lld elements", static_cast<long long>(cols));
@@ -53,7 +109,9 @@ void PermuteRows(DType dtype, const uint8_t* src, int64_t rows, int64_t cols, ui
 
 }  // namespace
 
-bool HasGroups8Layout(DType dtype) { return quant::Groups8Of(dtype).block_bytes != 0; }
+bool HasGroups8Layout(DType dtype) {
+  return dtype == DType::kQ4_K || quant::Groups8Of(dtype).block_bytes != 0;
+}
 
 void RegroupRows(DType dtype, const void* src, int64_t rows, int64_t cols, void* dst) {
   PermuteRows<true>(dtype, static_cast<const uint8_t*>(src), rows, cols,

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
-// The kGroups8 layout: byte positions written from the layout's description, the round trip, and
-// products over regrouped matrices bit-identical to those over the stored ones on every target.
+// The kGroups8 layout: byte (Q4_K: nibble) positions written from the layout's description, the
+// round trip, and products over regrouped matrices bit-identical to those over the stored ones on
+// every target.
 #include "kernels/quant_repack.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
@@ -94,8 +96,68 @@ TEST(Groups8LayoutTest, FieldsLandWhereDocumented) {
                 back.data());
     EXPECT_EQ(back, src);
   }
-  EXPECT_FALSE(HasGroups8Layout(DType::kQ4_K));
+  EXPECT_TRUE(HasGroups8Layout(DType::kQ4_K));
+  EXPECT_FALSE(HasGroups8Layout(DType::kQ5_K));
   EXPECT_FALSE(HasGroups8Layout(DType::kF16));
+}
+
+// Q4_K: the 16 header bytes of every superblock stay, and every element's code moves to the
+// nibble the layout's comment names: element e = 32s + 16h + 4t + b (sub-block s, half h) to
+// byte 16 + 32t + 4(4h + s % 4) + b, low nibble for s < 4, high for s >= 4; stored, it is nibble
+// (e / 32) % 2 of byte 16 + 32(e / 64) + e % 32.
+TEST(Groups8LayoutTest, Q4KCodesLandWhereDocumented) {
+  std::mt19937 rng(6);
+  const int64_t cols = 3 * 256, rows = 2;
+  const size_t rb = DTypeRowBytes(DType::kQ4_K, cols);
+  const std::vector<uint8_t> src = RandomBytes(rng, rb * rows);
+  std::vector<uint8_t> dst(src.size());
+  RegroupRows(DType::kQ4_K, src.data(), rows, cols, dst.data());
+  for (size_t sb = 0; sb < src.size() / 144; ++sb) {
+    const uint8_t* in = src.data() + 144 * sb;
+    const uint8_t* out = dst.data() + 144 * sb;
+    EXPECT_EQ(std::memcmp(in, out, 16), 0) << "header of superblock " << sb;
+    for (int e = 0; e < 256; ++e) {
+      const int s = e / 32, h = (e % 32) / 16, t = (e % 16) / 4, b = e % 4;
+      const int stored = (in[16 + 32 * (e / 64) + e % 32] >> (4 * ((e / 32) % 2))) & 0xF;
+      const int grouped = (out[16 + 32 * t + 4 * (4 * h + s % 4) + b] >> (s >= 4 ? 4 : 0)) & 0xF;
+      ASSERT_EQ(grouped, stored) << "element " << e << " of superblock " << sb;
+    }
+  }
+  std::vector<uint8_t> back(src.size());
+  UngroupRows(WeightMatrix{DType::kQ4_K, dst.data(), rows, cols, WeightLayout::kGroups8}, 1, 2,
+              back.data());
+  EXPECT_EQ(std::memcmp(back.data(), src.data() + rb, rb), 0) << "row 1 ungrouped alone";
+}
+
+// Q4_K rows of random bytes (every code and 6-bit scale and min at its extremes) with d = dmin =
+// 1: the regrouped kernels give the stored kernels' bits, n == 1 and batched, on every target.
+TEST(Groups8LayoutTest, Q4KExtremeCodesMatchTheStoredLayout) {
+  std::mt19937 rng(8);
+  ThreadPool pool2(2);
+  const int64_t cols = 5 * 256, rows = 21;
+  std::vector<uint8_t> stored = RandomBytes(rng, DTypeRowBytes(DType::kQ4_K, cols) * rows);
+  const uint16_t one = 0x3C00;  // F16 1.0
+  for (size_t off = 0; off < stored.size(); off += 144) {
+    std::memcpy(stored.data() + off, &one, 2);
+    std::memcpy(stored.data() + off + 2, &one, 2);
+  }
+  std::vector<uint8_t> grouped(stored.size());
+  RegroupRows(DType::kQ4_K, stored.data(), rows, cols, grouped.data());
+  const WeightMatrix ws{DType::kQ4_K, stored.data(), rows, cols};
+  const WeightMatrix wg{DType::kQ4_K, grouped.data(), rows, cols, WeightLayout::kGroups8};
+  std::uniform_real_distribution<float> u(-3.0f, 3.0f);
+  std::vector<float> x(static_cast<size_t>(6 * cols));
+  for (float& v : x) v = u(rng);
+  for (int64_t i = 0; i < 6 * cols; i += 97) x[i] = 1e3f;  // activation codes at +-127
+  for (int64_t n : {1, 6}) {
+    ForEachQuantTarget([&](const std::string& target) {
+      SCOPED_TRACE(testing::Message() << target << " n=" << n);
+      std::vector<float> ys(n * rows), yg(n * rows, -7.0f);
+      MatMul(ws, x.data(), cols, n, ys.data(), rows, &pool2);
+      MatMul(wg, x.data(), cols, n, yg.data(), rows, &pool2);
+      ASSERT_EQ(yg, ys);
+    });
+  }
 }
 
 // MatMul, MatMulRef and GatherRows over a regrouped matrix give the bits they give over the
@@ -104,9 +166,12 @@ TEST(Groups8LayoutTest, FieldsLandWhereDocumented) {
 TEST(Groups8LayoutTest, ProductsMatchTheStoredLayoutOnEveryTarget) {
   std::mt19937 rng(17);
   ThreadPool pool2(2);
-  for (DType t : kGrouped) {
+  std::vector<DType> types(std::begin(kGrouped), std::end(kGrouped));
+  types.push_back(DType::kQ4_K);
+  for (DType t : types) {
     for (int64_t blocks : {8, 19, 40}) {
-      const int64_t cols = 32 * blocks, rows = 37;
+      // Q4_K: 1, 2 or 5 superblocks.
+      const int64_t cols = t == DType::kQ4_K ? 256 * (blocks / 8) : 32 * blocks, rows = 37;
       const size_t rb = DTypeRowBytes(t, cols);
       std::vector<uint8_t> stored(rb * rows);
       const std::vector<float> f = [&] {

@@ -15,11 +15,13 @@
 
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "base/dtype.h"
 #include "hwy/highway.h"
 #include "kernels/quant_blocks.h"
 #include "kernels/quant_internal.h"
+#include "kernels/quant_repack.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace mamba {
@@ -48,12 +50,9 @@ struct Q4KUnpacked {
   __m128 dd;  // lanes 0, 1: d, dmin
 };
 
-template <bool kQ5>
-HWY_INLINE void UnpackQ4K5K(const uint8_t* HWY_RESTRICT blk, Q4KUnpacked* u) {
-  // The 6-bit scales and mins as bytes sc0..7, m0..7 (ggml's kmask unpacking of GetScaleMinK4,
-  // in 32-bit lanes: bytes 4..19 of the block, the last 4 unused); the scales as int16 words
-  // [s(4h) s(4h) s(4h+1) s(4h+1) .. s(4h+3) s(4h+3)] in both 128-bit halves (h = 0, 1: the
-  // last pair-add of HalfSums4Scaled), the mins as words m0..7.
+// The 6-bit scales and mins of a Q4_K / Q5_K superblock as bytes sc0..7, m0..7 (ggml's kmask
+// unpacking of GetScaleMinK4, in 32-bit lanes: bytes 4..19 of the block, the last 4 unused).
+HWY_INLINE __m128i ScalesMinsQ4K(const uint8_t* HWY_RESTRICT blk) {
   const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 4));
   const __m128i lo6 = _mm_and_si128(
       _mm_srlv_epi32(_mm_shuffle_epi32(raw, 0x98), _mm_setr_epi32(0, 0, 0, 4)),  // u0 u2 u1 u2>>4
@@ -61,7 +60,27 @@ HWY_INLINE void UnpackQ4K5K(const uint8_t* HWY_RESTRICT blk, Q4KUnpacked* u) {
   const __m128i hi2 =
       _mm_and_si128(_mm_srli_epi32(_mm_shuffle_epi32(raw, 0x50), 2),  // u0 u0 u1 u1, >> 6 << 4
                     _mm_setr_epi32(0, 0x30303030, 0, 0x30303030));
-  const __m128i sm = _mm_or_si128(lo6, hi2);
+  return _mm_or_si128(lo6, hi2);
+}
+
+// [d, dmin] of a Q4_K / Q5_K superblock in F32 lanes 0, 1.
+HWY_INLINE __m128 DminQ4K(const uint8_t* HWY_RESTRICT blk) {
+  uint32_t ddbits;
+  std::memcpy(&ddbits, blk, 4);
+  return _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int32_t>(ddbits)));
+}
+
+// The mins m0..7 of ScalesMinsQ4K as int16 words.
+HWY_INLINE __m128i Mins16Q4K(__m128i sm) {
+  return _mm_shuffle_epi8(
+      sm, _mm_setr_epi8(8, -1, 9, -1, 10, -1, 11, -1, 12, -1, 13, -1, 14, -1, 15, -1));
+}
+
+template <bool kQ5>
+HWY_INLINE void UnpackQ4K5K(const uint8_t* HWY_RESTRICT blk, Q4KUnpacked* u) {
+  // The scales as int16 words [s(4h) s(4h) s(4h+1) s(4h+1) .. s(4h+3) s(4h+3)] in both 128-bit
+  // halves (h = 0, 1: the last pair-add of HalfSums4Scaled), the mins as words m0..7.
+  const __m128i sm = ScalesMinsQ4K(blk);
   const __m256i sm2 = _mm256_broadcastsi128_si256(sm);
   u->sc_a = _mm256_shuffle_epi8(
       sm2, _mm256_setr_epi8(0, -1, 0, -1, 1, -1, 1, -1, 2, -1, 2, -1, 3, -1, 3, -1, 0, -1, 0, -1, 1,
@@ -69,8 +88,7 @@ HWY_INLINE void UnpackQ4K5K(const uint8_t* HWY_RESTRICT blk, Q4KUnpacked* u) {
   u->sc_b = _mm256_shuffle_epi8(
       sm2, _mm256_setr_epi8(4, -1, 4, -1, 5, -1, 5, -1, 6, -1, 6, -1, 7, -1, 7, -1, 4, -1, 4, -1, 5,
                             -1, 5, -1, 6, -1, 6, -1, 7, -1, 7, -1));
-  u->m16 = _mm_shuffle_epi8(
-      sm, _mm_setr_epi8(8, -1, 9, -1, 10, -1, 11, -1, 12, -1, 13, -1, 14, -1, 15, -1));
+  u->m16 = Mins16Q4K(sm);
   const uint8_t* qs = blk + (kQ5 ? 48 : 16);
   const __m256i mask = _mm256_set1_epi8(0x0F);
   [[maybe_unused]] __m256i hb;
@@ -92,9 +110,22 @@ HWY_INLINE void UnpackQ4K5K(const uint8_t* HWY_RESTRICT blk, Q4KUnpacked* u) {
   MAMBA_Q4K_CHUNK(2)
   MAMBA_Q4K_CHUNK(3)
 #undef MAMBA_Q4K_CHUNK
-  uint32_t ddbits;
-  std::memcpy(&ddbits, blk, 4);
-  u->dd = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int32_t>(ddbits)));
+  u->dd = DminQ4K(blk);
+}
+
+// The F32 step of superblock b: isum's 8 lanes (whose total is sum_j sc_j isum_j) times d dx
+// into acc, sum_j m_j qsum_j times dmin dx into macc (4 lanes, subtracted at the end).
+HWY_INLINE void AccumulateQ4KSums(__m256i isum, __m128i m16, __m128 dmin, const QuantActs& x,
+                                  int64_t b, __m256* acc, __m128* macc) {
+  // sum_j m_j qsum_j (|qsum| <= 32 * 127 fits int16) in 4 lanes.
+  const int32_t* qsum = x.qsum.data() + b * 8;
+  const __m128i summs = _mm_madd_epi16(
+      m16, _mm_packs_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qsum)),
+                           _mm_loadu_si128(reinterpret_cast<const __m128i*>(qsum + 4))));
+  // [d dx, dmin dx].
+  const __m128 dd = _mm_mul_ps(dmin, _mm_set1_ps(x.d[b]));
+  *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_broadcastss_ps(dd), *acc);
+  *macc = _mm_fmadd_ps(_mm_cvtepi32_ps(summs), _mm_permute_ps(dd, 0x55), *macc);
 }
 
 // Superblock b of an unpacked Q4_K / Q5_K row times activation row 0 of x, into acc (8 lanes
@@ -107,15 +138,7 @@ HWY_INLINE void AccumulateQ4K5K(const Q4KUnpacked& u, const QuantActs& x, int64_
   // Lane sums of 4 products are at most 4 * 31 * 127 < 2^14. The lanes of isum mix the
   // sub-blocks; their total is sum_j sc_j isum_j.
   const __m256i isum = _mm256_add_epi32(HalfSums4Scaled(v, u.sc_a), HalfSums4Scaled(v + 4, u.sc_b));
-  // sum_j m_j qsum_j (|qsum| <= 32 * 127 fits int16) in 4 lanes.
-  const int32_t* qsum = x.qsum.data() + b * 8;
-  const __m128i summs = _mm_madd_epi16(
-      u.m16, _mm_packs_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qsum)),
-                             _mm_loadu_si128(reinterpret_cast<const __m128i*>(qsum + 4))));
-  // [d dx, dmin dx].
-  const __m128 dd = _mm_mul_ps(u.dd, _mm_set1_ps(x.d[b]));
-  *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_broadcastss_ps(dd), *acc);
-  *macc = _mm_fmadd_ps(_mm_cvtepi32_ps(summs), _mm_permute_ps(dd, 0x55), *macc);
+  AccumulateQ4KSums(isum, u.m16, u.dd, x, b, acc, macc);
 }
 
 HWY_INLINE __m256 FinishQ4K5K(__m256 acc, __m128 macc) {
@@ -143,6 +166,118 @@ HWY_INLINE void DotQ4K5K(const uint8_t* HWY_RESTRICT row0, size_t row_bytes, con
       Q4KUnpacked u;
       UnpackQ4K5K<kQ5>(blk, &u);
       AccumulateQ4K5K(u, x, b, &accs[r], &maccs[r]);
+    }
+  }
+  for (int r = 0; r < NR; ++r) out[r] = FinishQ4K5K(accs[r], maccs[r]);
+}
+
+// Q4_K in the kGroups8 layout (kernels/quant_repack.h): lane L = 4h + j of code vector t holds
+// 4 codes of sub-block j (ca[t]) and of sub-block j + 4 (cb[t]), against activations transposed
+// alike (TransposeActsQ4K), so 4 chained int8 dot products give in lane L the sums D(j, h) and
+// D(j + 4, h) over the 16-element halves h of those sub-blocks, and
+//   isum lane L = s_j D(j, h) + s_{j+4} D(j + 4, h),
+// the exact integers of the stored-layout kernel's lanes (AccumulateQ4K5K). The F32 step is
+// shared (AccumulateQ4KSums), so both layouts give the same bits.
+struct Q4KGrouped {
+  __m256i ca[4], cb[4];
+  // Words per lane L: [s_j, s_{j+4}] (VNNI), else sc1 = [s_j, s_j] and sc2 = [s_{j+4}, s_{j+4}].
+  __m256i sc1, sc2;
+  __m128i m16;
+  __m128 dd;
+};
+
+HWY_INLINE void UnpackQ4KGrouped(const uint8_t* HWY_RESTRICT blk, Q4KGrouped* u) {
+  const __m128i sm = ScalesMinsQ4K(blk);
+  const __m256i sm2 = _mm256_broadcastsi128_si256(sm);
+#if HWY_TARGET == HWY_AVX3_DL
+  u->sc1 = _mm256_shuffle_epi8(
+      sm2, _mm256_setr_epi8(0, -1, 4, -1, 1, -1, 5, -1, 2, -1, 6, -1, 3, -1, 7, -1, 0, -1, 4, -1,
+                            1, -1, 5, -1, 2, -1, 6, -1, 3, -1, 7, -1));
+  u->sc2 = u->sc1;
+#else
+  u->sc1 = _mm256_shuffle_epi8(
+      sm2, _mm256_setr_epi8(0, -1, 0, -1, 1, -1, 1, -1, 2, -1, 2, -1, 3, -1, 3, -1, 0, -1, 0, -1,
+                            1, -1, 1, -1, 2, -1, 2, -1, 3, -1, 3, -1));
+  u->sc2 = _mm256_shuffle_epi8(
+      sm2, _mm256_setr_epi8(4, -1, 4, -1, 5, -1, 5, -1, 6, -1, 6, -1, 7, -1, 7, -1, 4, -1, 4, -1,
+                            5, -1, 5, -1, 6, -1, 6, -1, 7, -1, 7, -1));
+#endif
+  u->m16 = Mins16Q4K(sm);
+  u->dd = DminQ4K(blk);
+  const __m256i mask = _mm256_set1_epi8(0x0F);
+  for (int t = 0; t < 4; ++t) {
+    const __m256i q = LoadI(blk + quant::kQ4KCodesOffset + 32 * t);
+    u->ca[t] = _mm256_and_si256(q, mask);
+    u->cb[t] = _mm256_and_si256(_mm256_srli_epi16(q, 4), mask);
+  }
+}
+
+// Superblock b of a kGroups8 Q4_K row times activation row x (xt: its TransposeActsQ4K bytes of
+// superblock b: the 4 vectors against ca, then the 4 against cb), into acc and macc.
+HWY_INLINE void AccumulateQ4KGrouped(const Q4KGrouped& u, const QuantActs& x,
+                                     const int8_t* HWY_RESTRICT xt, int64_t b, __m256* acc,
+                                     __m128* macc) {
+#if HWY_TARGET == HWY_AVX3_DL
+  __m256i da = _mm256_setzero_si256(), db = _mm256_setzero_si256();
+  for (int t = 0; t < 4; ++t) {
+    asm("%{evex%} vpdpbusd %2, %1, %0" : "+v"(da) : "v"(u.ca[t]), "vm"(LoadI(xt + 32 * t)));
+    asm("%{evex%} vpdpbusd %2, %1, %0" : "+v"(db) : "v"(u.cb[t]), "vm"(LoadI(xt + 128 + 32 * t)));
+  }
+  // |D| <= 16 * 15 * 127 < 2^15: each lane's low int16 word is its value.
+  const __m256i isum =
+      _mm256_madd_epi16(_mm256_blend_epi16(da, _mm256_slli_epi32(db, 16), 0xAA), u.sc1);
+#else
+  // int16 pair sums: 4 of at most 2 * 15 * 127 per chain, no saturation.
+  __m256i sa = _mm256_maddubs_epi16(u.ca[0], LoadI(xt));
+  __m256i sb = _mm256_maddubs_epi16(u.cb[0], LoadI(xt + 128));
+  for (int t = 1; t < 4; ++t) {
+    sa = _mm256_add_epi16(sa, _mm256_maddubs_epi16(u.ca[t], LoadI(xt + 32 * t)));
+    sb = _mm256_add_epi16(sb, _mm256_maddubs_epi16(u.cb[t], LoadI(xt + 128 + 32 * t)));
+  }
+  const __m256i isum =
+      _mm256_add_epi32(_mm256_madd_epi16(sa, u.sc1), _mm256_madd_epi16(sb, u.sc2));
+#endif
+  AccumulateQ4KSums(isum, u.m16, u.dd, x, b, acc, macc);
+}
+
+// x's activation codes transposed for kGroups8 Q4_K rows: per superblock, the 4 vectors whose
+// lane L = 4h + j holds elements 32j + 16h + 4t .. + 3, then the 4 for sub-blocks j + 4.
+inline void TransposeActsQ4K(const QuantActs& x, int64_t cols, std::vector<int8_t>* xt) {
+  const int64_t superblocks = cols / quant::kQK_K;
+  xt->resize(static_cast<size_t>(superblocks * quant::kQK_K));
+  for (int64_t g = 0; g < superblocks; ++g) {
+    const int8_t* src = x.q8.data() + g * quant::kQK_K;
+    int8_t* dst = xt->data() + g * quant::kQK_K;
+    for (int high = 0; high < 2; ++high) {
+      for (int t = 0; t < 4; ++t) {
+        for (int lane = 0; lane < 8; ++lane) {
+          std::memcpy(dst + 128 * high + 32 * t + 4 * lane,
+                      src + quant::Q4KGroupedElement(t, lane, 0, high != 0), 4);
+        }
+      }
+    }
+  }
+}
+
+// n == 1 dot of NR consecutive kGroups8 Q4_K rows with activation row x (xt: TransposeActsQ4K).
+template <int NR>
+HWY_INLINE void DotQ4KGrouped(const uint8_t* HWY_RESTRICT row0, size_t row_bytes,
+                              const QuantActs& x, const int8_t* HWY_RESTRICT xt, int64_t cols,
+                              __m256* out) {
+  const int64_t groups = cols / quant::kQK_K;
+  __m256 accs[NR];
+  __m128 maccs[NR];
+  for (int r = 0; r < NR; ++r) {
+    accs[r] = _mm256_setzero_ps();
+    maccs[r] = _mm_setzero_ps();
+  }
+  for (int64_t b = 0; b < groups; ++b) {
+    for (int r = 0; r < NR; ++r) {
+      const uint8_t* blk = row0 + r * row_bytes + b * sizeof(quant::BlockQ4_K);
+      PrefetchAhead<sizeof(quant::BlockQ4_K)>(blk);
+      Q4KGrouped u;
+      UnpackQ4KGrouped(blk, &u);
+      AccumulateQ4KGrouped(u, x, xt + b * quant::kQK_K, b, &accs[r], &maccs[r]);
     }
   }
   for (int r = 0; r < NR; ++r) out[r] = FinishQ4K5K(accs[r], maccs[r]);

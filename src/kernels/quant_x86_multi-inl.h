@@ -92,6 +92,30 @@ HWY_INLINE void DotQ4K5KMulti(const uint8_t* HWY_RESTRICT row, const QuantActs* 
   for (int a = 0; a < A; ++a) out[a] = FinishQ4K5K(acc[a], macc[a]);
 }
 
+// DotQ4KGrouped of one kGroups8 Q4_K row with A activation rows x[a] (xt[a] =
+// TransposeActsQ4K(*x[a])): each superblock is unpacked once.
+template <int A>
+HWY_INLINE void DotQ4KGroupedMulti(const uint8_t* HWY_RESTRICT row, const QuantActs* const* x,
+                                   const int8_t* const* xt, int64_t cols, __m256* out) {
+  const int64_t groups = cols / quant::kQK_K;
+  __m256 acc[A];
+  __m128 macc[A];
+  for (int a = 0; a < A; ++a) {
+    acc[a] = _mm256_setzero_ps();
+    macc[a] = _mm_setzero_ps();
+  }
+  for (int64_t b = 0; b < groups; ++b) {
+    const uint8_t* blk = row + b * sizeof(quant::BlockQ4_K);
+    PrefetchAhead<sizeof(quant::BlockQ4_K)>(blk);
+    Q4KGrouped u;
+    UnpackQ4KGrouped(blk, &u);
+    for (int a = 0; a < A; ++a) {
+      AccumulateQ4KGrouped(u, *x[a], xt[a] + b * quant::kQK_K, b, &acc[a], &macc[a]);
+    }
+  }
+  for (int a = 0; a < A; ++a) out[a] = FinishQ4K5K(acc[a], macc[a]);
+}
+
 // DotQ6KX86 of one weight row with A activation rows x[a]: each superblock is unpacked once.
 template <int A>
 HWY_INLINE void DotQ6KMulti(const uint8_t* HWY_RESTRICT row, const QuantActs* const* x,
@@ -137,7 +161,16 @@ HWY_INLINE void RowsMultiOf(const uint8_t* w, size_t row_bytes, bool grouped,
   if constexpr (kT == DType::kQ6_K) {
     RowsMulti<A>([&](const uint8_t* p, __m256* o) { DotQ6KMulti<A>(p, x, cols, o); }, w, row_bytes,
                  r0, r1, y, y_stride);
-  } else if constexpr (kT == DType::kQ4_K || kT == DType::kQ5_K) {
+  } else if constexpr (kT == DType::kQ4_K) {
+    if (grouped) {
+      RowsMulti<A>(
+          [&](const uint8_t* p, __m256* o) { DotQ4KGroupedMulti<A>(p, x, xt, cols, o); }, w,
+          row_bytes, r0, r1, y, y_stride);
+    } else {
+      RowsMulti<A>([&](const uint8_t* p, __m256* o) { DotQ4K5KMulti<false, A>(p, x, cols, o); },
+                   w, row_bytes, r0, r1, y, y_stride);
+    }
+  } else if constexpr (kT == DType::kQ5_K) {
     RowsMulti<A>(
         [&](const uint8_t* p, __m256* o) { DotQ4K5KMulti<kT == DType::kQ5_K, A>(p, x, cols, o); },
         w, row_bytes, r0, r1, y, y_stride);
@@ -170,7 +203,7 @@ void MultiRowsOf(int rows, const uint8_t* w, size_t row_bytes, bool grouped,
   }
 }
 
-// grouped: the weights are in the kGroups8 layout (32-element block types only).
+// grouped: the weights are in the kGroups8 layout (32-element block types and Q4_K).
 inline void MultiRowsX86(DType dtype, int rows, const uint8_t* w, size_t row_bytes, bool grouped,
                          const QuantActs* const* x, const int8_t* const* xt, int64_t cols,
                          int64_t r0, int64_t r1, float* y, int64_t y_stride) {
