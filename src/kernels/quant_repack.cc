@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Scalar regrouping of quantized rows to and from the kGroups8 layout (a byte permutation; for
-// Q4_K a nibble permutation).
+// Q4_K / Q5_K a nibble and bit permutation).
 // KernelsPreferGroups8 is in quant_matmul.cc, next to the kernels it asks about.
 #include "kernels/quant_repack.h"
 
@@ -33,15 +33,16 @@ void PermuteGroup(const quant::Groups8Layout& l, const uint8_t* src, uint8_t* ds
   }
 }
 
-// One Q4_K superblock to its kGroups8 form (kToGroups) or back: a nibble permutation, through
-// the 256 codes in element order. Grouped byte 32t + 16h + 4j + b (after the header) pairs
-// elements 32j + 16h + 4t + b and that + 128 (quant::Q4KGroupedElement): t and j swap places.
+// One Q4_K / Q5_K superblock to its kGroups8 form (kToGroups) or back: the header stays, the
+// codes are a nibble permutation done through the 256 codes in element order (grouped byte
+// 32t + 16h + 4j + b pairs elements 32j + 16h + 4t + b and that + 128, quant::Q4KGroupedElement:
+// t and j swap places), Q5_K's 5th bits a bit permutation (quant::Q5KGroupedBitElement).
 template <bool kToGroups>
-void PermuteQ4K(const uint8_t* src, uint8_t* dst) {
-  using quant::kQ4KCodesOffset;
-  std::memcpy(dst, src, kQ4KCodesOffset);
-  const uint8_t* in = src + kQ4KCodesOffset;
-  uint8_t* out = dst + kQ4KCodesOffset;
+void PermuteKQuant(bool q5, const uint8_t* src, uint8_t* dst) {
+  const size_t codes_at = quant::KQuantCodesOffset(q5);
+  std::memcpy(dst, src, 16);
+  const uint8_t* in = src + codes_at;
+  uint8_t* out = dst + codes_at;
   uint8_t codes[256];  // element order
   uint8_t lo[128], hi[128];
   if constexpr (kToGroups) {
@@ -79,15 +80,32 @@ void PermuteQ4K(const uint8_t* src, uint8_t* dst) {
       }
     }
   }
+  if (q5) {
+    const uint8_t* qh = src + 16;
+    uint8_t* qh_out = dst + 16;
+    std::memset(qh_out, 0, 32);
+    for (int i = 0; i < 32; ++i) {
+      for (int m = 0; m < 8; ++m) {
+        const int e = quant::Q5KGroupedBitElement(i, m);
+        if constexpr (kToGroups) {
+          qh_out[i] = static_cast<uint8_t>(qh_out[i] | ((qh[e % 32] >> (e / 32)) & 1) << m);
+        } else {
+          qh_out[e % 32] = static_cast<uint8_t>(qh_out[e % 32] | ((qh[i] >> m) & 1) << (e / 32));
+        }
+      }
+    }
+  }
 }
 
 template <bool kToGroups>
 void PermuteRows(DType dtype, const uint8_t* src, int64_t rows, int64_t cols, uint8_t* dst) {
-  if (dtype == DType::kQ4_K) {
-    MAMBA_CHECK(cols % 256 == 0, "kGroups8: Q4_K rows of %lld elements",
+  if (dtype == DType::kQ4_K || dtype == DType::kQ5_K) {
+    MAMBA_CHECK(cols % 256 == 0, "kGroups8: %s rows of %lld elements", DTypeName(dtype).data(),
                 static_cast<long long>(cols));
+    const bool q5 = dtype == DType::kQ5_K;
+    const size_t bytes = GetDTypeInfo(dtype).block_bytes;
     const size_t n = static_cast<size_t>(rows * (cols / 256));
-    for (size_t i = 0; i < n; ++i) PermuteQ4K<kToGroups>(src + 144 * i, dst + 144 * i);
+    for (size_t i = 0; i < n; ++i) PermuteKQuant<kToGroups>(q5, src + bytes * i, dst + bytes * i);
     return;
   }
   const quant::Groups8Layout l = quant::Groups8Of(dtype);
@@ -110,7 +128,7 @@ void PermuteRows(DType dtype, const uint8_t* src, int64_t rows, int64_t cols, ui
 }  // namespace
 
 bool HasGroups8Layout(DType dtype) {
-  return dtype == DType::kQ4_K || quant::Groups8Of(dtype).block_bytes != 0;
+  return dtype == DType::kQ4_K || dtype == DType::kQ5_K || quant::Groups8Of(dtype).block_bytes != 0;
 }
 
 void RegroupRows(DType dtype, const void* src, int64_t rows, int64_t cols, void* dst) {

@@ -3,7 +3,7 @@
 // 8 consecutive blocks of a row is regrouped so the x86 kernels load a group's scales and its
 // codes, already in the order their int8 dot products want, with plain vector loads instead of
 // unpacking 8 blocks at an 18-34 byte stride in registers (which cost them half their time).
-// Q4_K's form transposes the 8 sub-blocks of each superblock the same way (below).
+// Q4_K's and Q5_K's form transposes the 8 sub-blocks of each superblock the same way (below).
 // A regrouped row has the same bytes as the stored one, permuted; loaders regroup a matrix once
 // (WeightMatrix::layout says which layout it holds) where the dispatched kernels prefer it.
 #pragma once
@@ -27,12 +27,13 @@ namespace quant {
 //   [codes] the qs bytes transposed by 32-bit words: bytes 4t .. 4t + 3 of block k's qs at
 //           codes + 32t + 4k, t < qs_bytes / 4 (one 32-byte vector per t, lane k = block k).
 // A row's blocks after its last whole group of 8 stay as stored.
-// Q4_K has its own kGroups8 form, per superblock (see Q4KGroupedByte): its 16 header bytes (d,
-// dmin, the 6-bit scales and mins) stay, and its 128 code bytes are permuted so that 32-bit lane
-// L = 4h + j (h < 2, j < 4) of code vector t holds the codes of sub-block j (low nibbles) and of
-// sub-block j + 4 (high nibbles), elements 16h + 4t .. 16h + 4t + 3 of each. An int8 dot product
-// of vector t with the activations likewise transposed then sums, in lane L, the same 16-element
-// halves of sub-blocks that the stored-layout kernel sums in its lane L.
+// Q4_K and Q5_K have their own kGroups8 form, per superblock (see Q4KGroupedElement): its 16
+// header bytes (d, dmin, the 6-bit scales and mins) stay, and its 128 code bytes are permuted so
+// that 32-bit lane L = 4h + j (h < 2, j < 4) of code vector t holds the codes of sub-block j (low
+// nibbles) and of sub-block j + 4 (high nibbles), elements 16h + 4t .. 16h + 4t + 3 of each. An
+// int8 dot product of vector t with the activations likewise transposed then sums, in lane L, the
+// same 16-element halves of sub-blocks that the stored-layout kernel sums in its lane L. Q5_K's
+// 32 bytes of 5th bits are permuted to match (see Q5KGroupedBit).
 struct Groups8Layout {
   size_t block_bytes = 0;
   size_t src_m = 0, src_qh = 0, src_qs = 0;  // field offsets inside a stored block
@@ -70,13 +71,22 @@ constexpr Groups8Layout Groups8Of(DType dtype) {
   return l;
 }
 
-// Q4_K kGroups8: byte 16 + 32t + 4L + b of a superblock (t < 4, L = 4h + j < 8, b < 4) holds,
-// in its low nibble, the code of element 32j + 16h + 4t + b and, in its high nibble, that of
-// element 32(j + 4) + 16h + 4t + b (Q4KGroupedElement). Stored, element e's code is nibble
-// (e / 32) % 2 of byte 16 + 32(e / 64) + e % 32.
-constexpr size_t kQ4KCodesOffset = 16;
+// Q4_K / Q5_K kGroups8: code byte 32t + 4L + b of a superblock (t < 4, L = 4h + j < 8, b < 4;
+// the codes start at byte 16 for Q4_K, 48 for Q5_K) holds, in its low nibble, the code of element
+// 32j + 16h + 4t + b and, in its high nibble, that of element 32(j + 4) + 16h + 4t + b
+// (Q4KGroupedElement). Stored, element e's code is nibble (e / 32) % 2 of code byte
+// 32(e / 64) + e % 32.
+constexpr size_t KQuantCodesOffset(bool q5) { return q5 ? 48 : 16; }
 constexpr int Q4KGroupedElement(int t, int lane, int b, bool high) {
   return 32 * (lane % 4 + (high ? 4 : 0)) + 16 * (lane / 4) + 4 * t + b;
+}
+// Q5_K kGroups8: bit m of qh byte i (bytes 16 .. 47) is the 5th bit of the element whose low
+// bits are in nibble m / 4 of code byte 32(m % 4) + i, i.e. of element
+// Q4KGroupedElement(m % 4, i / 4, i % 4, m >= 4); so code vector t takes bit t of each qh byte
+// (low nibbles) and bit 4 + t (high nibbles), as stored Q5_K rows take bit j for sub-block j.
+// Stored, element e's 5th bit is bit e / 32 of qh byte e % 32.
+constexpr int Q5KGroupedBitElement(int i, int m) {
+  return Q4KGroupedElement(m % 4, i / 4, i % 4, m >= 4);
 }
 
 }  // namespace quant

@@ -97,66 +97,83 @@ TEST(Groups8LayoutTest, FieldsLandWhereDocumented) {
     EXPECT_EQ(back, src);
   }
   EXPECT_TRUE(HasGroups8Layout(DType::kQ4_K));
-  EXPECT_FALSE(HasGroups8Layout(DType::kQ5_K));
+  EXPECT_TRUE(HasGroups8Layout(DType::kQ5_K));
+  EXPECT_FALSE(HasGroups8Layout(DType::kQ6_K));
   EXPECT_FALSE(HasGroups8Layout(DType::kF16));
 }
 
-// Q4_K: the 16 header bytes of every superblock stay, and every element's code moves to the
-// nibble the layout's comment names: element e = 32s + 16h + 4t + b (sub-block s, half h) to
-// byte 16 + 32t + 4(4h + s % 4) + b, low nibble for s < 4, high for s >= 4; stored, it is nibble
-// (e / 32) % 2 of byte 16 + 32(e / 64) + e % 32.
-TEST(Groups8LayoutTest, Q4KCodesLandWhereDocumented) {
+// Q4_K / Q5_K: the 16 header bytes of every superblock stay, and every element's code moves to
+// the nibble the layout's comment names: element e = 32s + 16h + 4t + b (sub-block s, half h) to
+// code byte 32t + 4(4h + s % 4) + b, low nibble for s < 4, high for s >= 4 (the codes start at
+// byte 16, Q5_K: 48); stored, it is nibble (e / 32) % 2 of code byte 32(e / 64) + e % 32. Q5_K's
+// 5th bit of e (stored: bit s of qh byte e % 32, qh at byte 16) moves to bit t (s < 4) or 4 + t
+// (s >= 4) of qh byte 4(4h + s % 4) + b.
+TEST(Groups8LayoutTest, KQuantCodesLandWhereDocumented) {
   std::mt19937 rng(6);
-  const int64_t cols = 3 * 256, rows = 2;
-  const size_t rb = DTypeRowBytes(DType::kQ4_K, cols);
-  const std::vector<uint8_t> src = RandomBytes(rng, rb * rows);
-  std::vector<uint8_t> dst(src.size());
-  RegroupRows(DType::kQ4_K, src.data(), rows, cols, dst.data());
-  for (size_t sb = 0; sb < src.size() / 144; ++sb) {
-    const uint8_t* in = src.data() + 144 * sb;
-    const uint8_t* out = dst.data() + 144 * sb;
-    EXPECT_EQ(std::memcmp(in, out, 16), 0) << "header of superblock " << sb;
-    for (int e = 0; e < 256; ++e) {
-      const int s = e / 32, h = (e % 32) / 16, t = (e % 16) / 4, b = e % 4;
-      const int stored = (in[16 + 32 * (e / 64) + e % 32] >> (4 * ((e / 32) % 2))) & 0xF;
-      const int grouped = (out[16 + 32 * t + 4 * (4 * h + s % 4) + b] >> (s >= 4 ? 4 : 0)) & 0xF;
-      ASSERT_EQ(grouped, stored) << "element " << e << " of superblock " << sb;
+  for (DType type : {DType::kQ4_K, DType::kQ5_K}) {
+    SCOPED_TRACE(DTypeName(type).data());
+    const bool q5 = type == DType::kQ5_K;
+    const size_t bb = GetDTypeInfo(type).block_bytes, codes_at = q5 ? 48 : 16;
+    const int64_t cols = 3 * 256, rows = 2;
+    const size_t rb = DTypeRowBytes(type, cols);
+    const std::vector<uint8_t> src = RandomBytes(rng, rb * rows);
+    std::vector<uint8_t> dst(src.size());
+    RegroupRows(type, src.data(), rows, cols, dst.data());
+    for (size_t sb = 0; sb < src.size() / bb; ++sb) {
+      const uint8_t* in = src.data() + bb * sb;
+      const uint8_t* out = dst.data() + bb * sb;
+      EXPECT_EQ(std::memcmp(in, out, 16), 0) << "header of superblock " << sb;
+      for (int e = 0; e < 256; ++e) {
+        const int s = e / 32, h = (e % 32) / 16, t = (e % 16) / 4, b = e % 4;
+        const int byte = 4 * (4 * h + s % 4) + b;
+        const int stored = (in[codes_at + 32 * (e / 64) + e % 32] >> (4 * ((e / 32) % 2))) & 0xF;
+        const int grouped = (out[codes_at + 32 * t + byte] >> (s >= 4 ? 4 : 0)) & 0xF;
+        ASSERT_EQ(grouped, stored) << "element " << e << " of superblock " << sb;
+        if (q5) {
+          ASSERT_EQ((out[16 + byte] >> (s >= 4 ? 4 + t : t)) & 1, (in[16 + e % 32] >> s) & 1)
+              << "5th bit of element " << e << " of superblock " << sb;
+        }
+      }
     }
+    std::vector<uint8_t> back(src.size());
+    UngroupRows(WeightMatrix{type, dst.data(), rows, cols, WeightLayout::kGroups8}, 1, 2,
+                back.data());
+    EXPECT_EQ(std::memcmp(back.data(), src.data() + rb, rb), 0) << "row 1 ungrouped alone";
   }
-  std::vector<uint8_t> back(src.size());
-  UngroupRows(WeightMatrix{DType::kQ4_K, dst.data(), rows, cols, WeightLayout::kGroups8}, 1, 2,
-              back.data());
-  EXPECT_EQ(std::memcmp(back.data(), src.data() + rb, rb), 0) << "row 1 ungrouped alone";
 }
 
-// Q4_K rows of random bytes (every code and 6-bit scale and min at its extremes) with d = dmin =
-// 1: the regrouped kernels give the stored kernels' bits, n == 1 and batched, on every target.
-TEST(Groups8LayoutTest, Q4KExtremeCodesMatchTheStoredLayout) {
+// Q4_K / Q5_K rows of random bytes (every code, 5th bit and 6-bit scale and min at its
+// extremes) with d = dmin = 1: the regrouped kernels give the stored kernels' bits, n == 1 and
+// batched, on every target.
+TEST(Groups8LayoutTest, KQuantExtremeCodesMatchTheStoredLayout) {
   std::mt19937 rng(8);
   ThreadPool pool2(2);
-  const int64_t cols = 5 * 256, rows = 21;
-  std::vector<uint8_t> stored = RandomBytes(rng, DTypeRowBytes(DType::kQ4_K, cols) * rows);
-  const uint16_t one = 0x3C00;  // F16 1.0
-  for (size_t off = 0; off < stored.size(); off += 144) {
-    std::memcpy(stored.data() + off, &one, 2);
-    std::memcpy(stored.data() + off + 2, &one, 2);
-  }
-  std::vector<uint8_t> grouped(stored.size());
-  RegroupRows(DType::kQ4_K, stored.data(), rows, cols, grouped.data());
-  const WeightMatrix ws{DType::kQ4_K, stored.data(), rows, cols};
-  const WeightMatrix wg{DType::kQ4_K, grouped.data(), rows, cols, WeightLayout::kGroups8};
-  std::uniform_real_distribution<float> u(-3.0f, 3.0f);
-  std::vector<float> x(static_cast<size_t>(6 * cols));
-  for (float& v : x) v = u(rng);
-  for (int64_t i = 0; i < 6 * cols; i += 97) x[i] = 1e3f;  // activation codes at +-127
-  for (int64_t n : {1, 6}) {
-    ForEachQuantTarget([&](const std::string& target) {
-      SCOPED_TRACE(testing::Message() << target << " n=" << n);
-      std::vector<float> ys(n * rows), yg(n * rows, -7.0f);
-      MatMul(ws, x.data(), cols, n, ys.data(), rows, &pool2);
-      MatMul(wg, x.data(), cols, n, yg.data(), rows, &pool2);
-      ASSERT_EQ(yg, ys);
-    });
+  for (DType type : {DType::kQ4_K, DType::kQ5_K}) {
+    const size_t bb = GetDTypeInfo(type).block_bytes;
+    const int64_t cols = 5 * 256, rows = 21;
+    std::vector<uint8_t> stored = RandomBytes(rng, DTypeRowBytes(type, cols) * rows);
+    const uint16_t one = 0x3C00;  // F16 1.0
+    for (size_t off = 0; off < stored.size(); off += bb) {
+      std::memcpy(stored.data() + off, &one, 2);
+      std::memcpy(stored.data() + off + 2, &one, 2);
+    }
+    std::vector<uint8_t> grouped(stored.size());
+    RegroupRows(type, stored.data(), rows, cols, grouped.data());
+    const WeightMatrix ws{type, stored.data(), rows, cols};
+    const WeightMatrix wg{type, grouped.data(), rows, cols, WeightLayout::kGroups8};
+    std::uniform_real_distribution<float> u(-3.0f, 3.0f);
+    std::vector<float> x(static_cast<size_t>(6 * cols));
+    for (float& v : x) v = u(rng);
+    for (int64_t i = 0; i < 6 * cols; i += 97) x[i] = 1e3f;  // activation codes at +-127
+    for (int64_t n : {1, 6}) {
+      ForEachQuantTarget([&](const std::string& target) {
+        SCOPED_TRACE(testing::Message() << DTypeName(type) << " " << target << " n=" << n);
+        std::vector<float> ys(n * rows), yg(n * rows, -7.0f);
+        MatMul(ws, x.data(), cols, n, ys.data(), rows, &pool2);
+        MatMul(wg, x.data(), cols, n, yg.data(), rows, &pool2);
+        ASSERT_EQ(yg, ys);
+      });
+    }
   }
 }
 
@@ -168,10 +185,12 @@ TEST(Groups8LayoutTest, ProductsMatchTheStoredLayoutOnEveryTarget) {
   ThreadPool pool2(2);
   std::vector<DType> types(std::begin(kGrouped), std::end(kGrouped));
   types.push_back(DType::kQ4_K);
+  types.push_back(DType::kQ5_K);
   for (DType t : types) {
     for (int64_t blocks : {8, 19, 40}) {
-      // Q4_K: 1, 2 or 5 superblocks.
-      const int64_t cols = t == DType::kQ4_K ? 256 * (blocks / 8) : 32 * blocks, rows = 37;
+      // K-quants: 1, 2 or 5 superblocks.
+      const int64_t cols = GetDTypeInfo(t).block_size == 256 ? 256 * (blocks / 8) : 32 * blocks;
+      const int64_t rows = 37;
       const size_t rb = DTypeRowBytes(t, cols);
       std::vector<uint8_t> stored(rb * rows);
       const std::vector<float> f = [&] {

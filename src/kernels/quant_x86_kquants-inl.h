@@ -171,29 +171,40 @@ HWY_INLINE void DotQ4K5K(const uint8_t* HWY_RESTRICT row0, size_t row_bytes, con
   for (int r = 0; r < NR; ++r) out[r] = FinishQ4K5K(accs[r], maccs[r]);
 }
 
-// Q4_K in the kGroups8 layout (kernels/quant_repack.h): lane L = 4h + j of code vector t holds
-// 4 codes of sub-block j (ca[t]) and of sub-block j + 4 (cb[t]), against activations transposed
-// alike (TransposeActsQ4K), so 4 chained int8 dot products give in lane L the sums D(j, h) and
-// D(j + 4, h) over the 16-element halves h of those sub-blocks, and
+// Q4_K / Q5_K in the kGroups8 layout (kernels/quant_repack.h): lane L = 4h + j of code vector t
+// holds 4 codes of sub-block j (ca[t]) and of sub-block j + 4 (cb[t]), against activations
+// transposed alike (TransposeActsQ4K), so 4 chained int8 dot products give in lane L the sums
+// D(j, h) and D(j + 4, h) over the 16-element halves h of those sub-blocks, and
 //   isum lane L = s_j D(j, h) + s_{j+4} D(j + 4, h),
 // the exact integers of the stored-layout kernel's lanes (AccumulateQ4K5K). The F32 step is
 // shared (AccumulateQ4KSums), so both layouts give the same bits.
 struct Q4KGrouped {
   __m256i ca[4], cb[4];
-  // Words per lane L: [s_j, s_{j+4}] (VNNI), else sc1 = [s_j, s_j] and sc2 = [s_{j+4}, s_{j+4}].
+  // Per lane L: VNNI Q4_K words [s_j, s_{j+4}] (sc1); VNNI Q5_K dwords s_j (sc1) and s_{j+4}
+  // (sc2); otherwise words [s_j, s_j] (sc1) and [s_{j+4}, s_{j+4}] (sc2).
   __m256i sc1, sc2;
   __m128i m16;
   __m128 dd;
 };
 
+template <bool kQ5>
 HWY_INLINE void UnpackQ4KGrouped(const uint8_t* HWY_RESTRICT blk, Q4KGrouped* u) {
   const __m128i sm = ScalesMinsQ4K(blk);
   const __m256i sm2 = _mm256_broadcastsi128_si256(sm);
 #if HWY_TARGET == HWY_AVX3_DL
-  u->sc1 = _mm256_shuffle_epi8(
-      sm2, _mm256_setr_epi8(0, -1, 4, -1, 1, -1, 5, -1, 2, -1, 6, -1, 3, -1, 7, -1, 0, -1, 4, -1,
-                            1, -1, 5, -1, 2, -1, 6, -1, 3, -1, 7, -1));
-  u->sc2 = u->sc1;
+  if constexpr (kQ5) {
+    u->sc1 = _mm256_shuffle_epi8(
+        sm2, _mm256_setr_epi8(0, -1, -1, -1, 1, -1, -1, -1, 2, -1, -1, -1, 3, -1, -1, -1, 0, -1, -1,
+                              -1, 1, -1, -1, -1, 2, -1, -1, -1, 3, -1, -1, -1));
+    u->sc2 = _mm256_shuffle_epi8(
+        sm2, _mm256_setr_epi8(4, -1, -1, -1, 5, -1, -1, -1, 6, -1, -1, -1, 7, -1, -1, -1, 4, -1, -1,
+                              -1, 5, -1, -1, -1, 6, -1, -1, -1, 7, -1, -1, -1));
+  } else {
+    u->sc1 = _mm256_shuffle_epi8(
+        sm2, _mm256_setr_epi8(0, -1, 4, -1, 1, -1, 5, -1, 2, -1, 6, -1, 3, -1, 7, -1, 0, -1, 4, -1,
+                              1, -1, 5, -1, 2, -1, 6, -1, 3, -1, 7, -1));
+    u->sc2 = u->sc1;
+  }
 #else
   u->sc1 = _mm256_shuffle_epi8(
       sm2, _mm256_setr_epi8(0, -1, 0, -1, 1, -1, 1, -1, 2, -1, 2, -1, 3, -1, 3, -1, 0, -1, 0, -1,
@@ -205,15 +216,29 @@ HWY_INLINE void UnpackQ4KGrouped(const uint8_t* HWY_RESTRICT blk, Q4KGrouped* u)
   u->m16 = Mins16Q4K(sm);
   u->dd = DminQ4K(blk);
   const __m256i mask = _mm256_set1_epi8(0x0F);
-  for (int t = 0; t < 4; ++t) {
-    const __m256i q = LoadI(blk + quant::kQ4KCodesOffset + 32 * t);
-    u->ca[t] = _mm256_and_si256(q, mask);
-    u->cb[t] = _mm256_and_si256(_mm256_srli_epi16(q, 4), mask);
+  const uint8_t* codes = blk + quant::KQuantCodesOffset(kQ5);
+  [[maybe_unused]] __m256i hb;
+  if constexpr (kQ5) hb = LoadI(blk + 16);  // bit t: ca[t]'s 5th bits, bit 4 + t: cb[t]'s
+#define MAMBA_Q4KG_CODES(t)                                          \
+  {                                                                  \
+    const __m256i q = LoadI(codes + 32 * (t));                       \
+    u->ca[t] = _mm256_and_si256(q, mask);                            \
+    u->cb[t] = _mm256_and_si256(_mm256_srli_epi16(q, 4), mask);      \
+    if constexpr (kQ5) {                                             \
+      u->ca[t] = _mm256_or_si256(u->ca[t], BitTo16<(t)>(hb));        \
+      u->cb[t] = _mm256_or_si256(u->cb[t], BitTo16<4 + (t)>(hb));    \
+    }                                                                \
   }
+  MAMBA_Q4KG_CODES(0)
+  MAMBA_Q4KG_CODES(1)
+  MAMBA_Q4KG_CODES(2)
+  MAMBA_Q4KG_CODES(3)
+#undef MAMBA_Q4KG_CODES
 }
 
-// Superblock b of a kGroups8 Q4_K row times activation row x (xt: its TransposeActsQ4K bytes of
-// superblock b: the 4 vectors against ca, then the 4 against cb), into acc and macc.
+// Superblock b of a kGroups8 Q4_K / Q5_K row times activation row x (xt: its TransposeActsQ4K
+// bytes of superblock b: the 4 vectors against ca, then the 4 against cb), into acc and macc.
+template <bool kQ5>
 HWY_INLINE void AccumulateQ4KGrouped(const Q4KGrouped& u, const QuantActs& x,
                                      const int8_t* HWY_RESTRICT xt, int64_t b, __m256* acc,
                                      __m128* macc) {
@@ -223,11 +248,16 @@ HWY_INLINE void AccumulateQ4KGrouped(const Q4KGrouped& u, const QuantActs& x,
     asm("%{evex%} vpdpbusd %2, %1, %0" : "+v"(da) : "v"(u.ca[t]), "vm"(LoadI(xt + 32 * t)));
     asm("%{evex%} vpdpbusd %2, %1, %0" : "+v"(db) : "v"(u.cb[t]), "vm"(LoadI(xt + 128 + 32 * t)));
   }
-  // |D| <= 16 * 15 * 127 < 2^15: each lane's low int16 word is its value.
-  const __m256i isum =
-      _mm256_madd_epi16(_mm256_blend_epi16(da, _mm256_slli_epi32(db, 16), 0xAA), u.sc1);
+  __m256i isum;
+  if constexpr (kQ5) {
+    // |D| <= 16 * 31 * 127: int32 products.
+    isum = _mm256_add_epi32(_mm256_mullo_epi32(da, u.sc1), _mm256_mullo_epi32(db, u.sc2));
+  } else {
+    // |D| <= 16 * 15 * 127 < 2^15: each lane's low int16 word is its value.
+    isum = _mm256_madd_epi16(_mm256_blend_epi16(da, _mm256_slli_epi32(db, 16), 0xAA), u.sc1);
+  }
 #else
-  // int16 pair sums: 4 of at most 2 * 15 * 127 per chain, no saturation.
+  // int16 pair sums: 4 of at most 2 * 31 * 127 per chain, no saturation.
   __m256i sa = _mm256_maddubs_epi16(u.ca[0], LoadI(xt));
   __m256i sb = _mm256_maddubs_epi16(u.cb[0], LoadI(xt + 128));
   for (int t = 1; t < 4; ++t) {
@@ -240,8 +270,8 @@ HWY_INLINE void AccumulateQ4KGrouped(const Q4KGrouped& u, const QuantActs& x,
   AccumulateQ4KSums(isum, u.m16, u.dd, x, b, acc, macc);
 }
 
-// x's activation codes transposed for kGroups8 Q4_K rows: per superblock, the 4 vectors whose
-// lane L = 4h + j holds elements 32j + 16h + 4t .. + 3, then the 4 for sub-blocks j + 4.
+// x's activation codes transposed for kGroups8 Q4_K / Q5_K rows: per superblock, the 4 vectors
+// whose lane L = 4h + j holds elements 32j + 16h + 4t .. + 3, then the 4 for sub-blocks j + 4.
 inline void TransposeActsQ4K(const QuantActs& x, int64_t cols, std::vector<int8_t>* xt) {
   const int64_t superblocks = cols / quant::kQK_K;
   xt->resize(static_cast<size_t>(superblocks * quant::kQK_K));
@@ -259,11 +289,13 @@ inline void TransposeActsQ4K(const QuantActs& x, int64_t cols, std::vector<int8_
   }
 }
 
-// n == 1 dot of NR consecutive kGroups8 Q4_K rows with activation row x (xt: TransposeActsQ4K).
-template <int NR>
+// n == 1 dot of NR consecutive kGroups8 Q4_K / Q5_K rows with activation row x (xt:
+// TransposeActsQ4K).
+template <bool kQ5, int NR>
 HWY_INLINE void DotQ4KGrouped(const uint8_t* HWY_RESTRICT row0, size_t row_bytes,
                               const QuantActs& x, const int8_t* HWY_RESTRICT xt, int64_t cols,
                               __m256* out) {
+  constexpr size_t kBytes = kQ5 ? sizeof(quant::BlockQ5_K) : sizeof(quant::BlockQ4_K);
   const int64_t groups = cols / quant::kQK_K;
   __m256 accs[NR];
   __m128 maccs[NR];
@@ -273,11 +305,11 @@ HWY_INLINE void DotQ4KGrouped(const uint8_t* HWY_RESTRICT row0, size_t row_bytes
   }
   for (int64_t b = 0; b < groups; ++b) {
     for (int r = 0; r < NR; ++r) {
-      const uint8_t* blk = row0 + r * row_bytes + b * sizeof(quant::BlockQ4_K);
-      PrefetchAhead<sizeof(quant::BlockQ4_K)>(blk);
+      const uint8_t* blk = row0 + r * row_bytes + b * kBytes;
+      PrefetchAhead<kBytes>(blk);
       Q4KGrouped u;
-      UnpackQ4KGrouped(blk, &u);
-      AccumulateQ4KGrouped(u, x, xt + b * quant::kQK_K, b, &accs[r], &maccs[r]);
+      UnpackQ4KGrouped<kQ5>(blk, &u);
+      AccumulateQ4KGrouped<kQ5>(u, x, xt + b * quant::kQK_K, b, &accs[r], &maccs[r]);
     }
   }
   for (int r = 0; r < NR; ++r) out[r] = FinishQ4K5K(accs[r], maccs[r]);

@@ -92,11 +92,12 @@ HWY_INLINE void DotQ4K5KMulti(const uint8_t* HWY_RESTRICT row, const QuantActs* 
   for (int a = 0; a < A; ++a) out[a] = FinishQ4K5K(acc[a], macc[a]);
 }
 
-// DotQ4KGrouped of one kGroups8 Q4_K row with A activation rows x[a] (xt[a] =
+// DotQ4KGrouped of one kGroups8 Q4_K / Q5_K row with A activation rows x[a] (xt[a] =
 // TransposeActsQ4K(*x[a])): each superblock is unpacked once.
-template <int A>
+template <bool kQ5, int A>
 HWY_INLINE void DotQ4KGroupedMulti(const uint8_t* HWY_RESTRICT row, const QuantActs* const* x,
                                    const int8_t* const* xt, int64_t cols, __m256* out) {
+  constexpr size_t kBytes = kQ5 ? sizeof(quant::BlockQ5_K) : sizeof(quant::BlockQ4_K);
   const int64_t groups = cols / quant::kQK_K;
   __m256 acc[A];
   __m128 macc[A];
@@ -105,12 +106,12 @@ HWY_INLINE void DotQ4KGroupedMulti(const uint8_t* HWY_RESTRICT row, const QuantA
     macc[a] = _mm_setzero_ps();
   }
   for (int64_t b = 0; b < groups; ++b) {
-    const uint8_t* blk = row + b * sizeof(quant::BlockQ4_K);
-    PrefetchAhead<sizeof(quant::BlockQ4_K)>(blk);
+    const uint8_t* blk = row + b * kBytes;
+    PrefetchAhead<kBytes>(blk);
     Q4KGrouped u;
-    UnpackQ4KGrouped(blk, &u);
+    UnpackQ4KGrouped<kQ5>(blk, &u);
     for (int a = 0; a < A; ++a) {
-      AccumulateQ4KGrouped(u, *x[a], xt[a] + b * quant::kQK_K, b, &acc[a], &macc[a]);
+      AccumulateQ4KGrouped<kQ5>(u, *x[a], xt[a] + b * quant::kQK_K, b, &acc[a], &macc[a]);
     }
   }
   for (int a = 0; a < A; ++a) out[a] = FinishQ4K5K(acc[a], macc[a]);
@@ -161,19 +162,16 @@ HWY_INLINE void RowsMultiOf(const uint8_t* w, size_t row_bytes, bool grouped,
   if constexpr (kT == DType::kQ6_K) {
     RowsMulti<A>([&](const uint8_t* p, __m256* o) { DotQ6KMulti<A>(p, x, cols, o); }, w, row_bytes,
                  r0, r1, y, y_stride);
-  } else if constexpr (kT == DType::kQ4_K) {
+  } else if constexpr (kT == DType::kQ4_K || kT == DType::kQ5_K) {
+    constexpr bool kQ5 = kT == DType::kQ5_K;
     if (grouped) {
       RowsMulti<A>(
-          [&](const uint8_t* p, __m256* o) { DotQ4KGroupedMulti<A>(p, x, xt, cols, o); }, w,
+          [&](const uint8_t* p, __m256* o) { DotQ4KGroupedMulti<kQ5, A>(p, x, xt, cols, o); }, w,
           row_bytes, r0, r1, y, y_stride);
     } else {
-      RowsMulti<A>([&](const uint8_t* p, __m256* o) { DotQ4K5KMulti<false, A>(p, x, cols, o); },
-                   w, row_bytes, r0, r1, y, y_stride);
+      RowsMulti<A>([&](const uint8_t* p, __m256* o) { DotQ4K5KMulti<kQ5, A>(p, x, cols, o); }, w,
+                   row_bytes, r0, r1, y, y_stride);
     }
-  } else if constexpr (kT == DType::kQ5_K) {
-    RowsMulti<A>(
-        [&](const uint8_t* p, __m256* o) { DotQ4K5KMulti<kT == DType::kQ5_K, A>(p, x, cols, o); },
-        w, row_bytes, r0, r1, y, y_stride);
   } else if (grouped) {
     RowsMulti<A>(
         [&](const uint8_t* p, __m256* o) { DotSym32Multi<kT, A, true>(p, x, xt, cols, o); }, w,
@@ -203,7 +201,7 @@ void MultiRowsOf(int rows, const uint8_t* w, size_t row_bytes, bool grouped,
   }
 }
 
-// grouped: the weights are in the kGroups8 layout (32-element block types and Q4_K).
+// grouped: the weights are in the kGroups8 layout (32-element block types, Q4_K and Q5_K).
 inline void MultiRowsX86(DType dtype, int rows, const uint8_t* w, size_t row_bytes, bool grouped,
                          const QuantActs* const* x, const int8_t* const* xt, int64_t cols,
                          int64_t r0, int64_t r1, float* y, int64_t y_stride) {
