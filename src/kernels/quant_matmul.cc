@@ -479,7 +479,8 @@ void FusedRowsX86(DType dtype, const uint8_t* w0, size_t row_bytes, bool grouped
     case DType::kQ4_K:
       if (grouped) {
         return run([&](const uint8_t* p, auto nr, __m256* out) {
-          x86::DotQ4KGrouped<false, decltype(nr)::value>(p, row_bytes, xq, xt, cols, out);
+          for (int i = 0; i < decltype(nr)::value; ++i)
+            out[i] = x86::DotQ4KGrouped<false>(p + i * row_bytes, xq, xt, cols);
         });
       }
       return run([&](const uint8_t* p, auto nr, __m256* out) {
@@ -488,7 +489,8 @@ void FusedRowsX86(DType dtype, const uint8_t* w0, size_t row_bytes, bool grouped
     case DType::kQ5_K:
       if (grouped) {
         return run([&](const uint8_t* p, auto nr, __m256* out) {
-          x86::DotQ4KGrouped<true, decltype(nr)::value>(p, row_bytes, xq, xt, cols, out);
+          for (int i = 0; i < decltype(nr)::value; ++i)
+            out[i] = x86::DotQ4KGrouped<true>(p + i * row_bytes, xq, xt, cols);
         });
       }
       return run([&](const uint8_t* p, auto nr, __m256* out) {
