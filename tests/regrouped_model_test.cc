@@ -63,8 +63,7 @@ class RegroupedModelTest : public ::testing::TestWithParam<DType> {
     path = dir / "model.gguf";
     GgufExportOptions opts;
     opts.matrix_type = [&](const std::string&, const TensorView& src) {
-      return src.shape.back() % GetDTypeInfo(GetParam()).block_size == 0 ? GetParam()
-                                                                          : src.dtype;
+      return src.shape.back() % GetDTypeInfo(GetParam()).block_size == 0 ? GetParam() : src.dtype;
     };
     ASSERT_TRUE(WriteMambaGguf(*ck, path.string(), opts).ok());
   }

@@ -207,11 +207,11 @@ HWY_INLINE void UnpackQ4KGrouped(const uint8_t* HWY_RESTRICT blk, Q4KGrouped* u)
   }
 #else
   u->sc1 = _mm256_shuffle_epi8(
-      sm2, _mm256_setr_epi8(0, -1, 0, -1, 1, -1, 1, -1, 2, -1, 2, -1, 3, -1, 3, -1, 0, -1, 0, -1,
-                            1, -1, 1, -1, 2, -1, 2, -1, 3, -1, 3, -1));
+      sm2, _mm256_setr_epi8(0, -1, 0, -1, 1, -1, 1, -1, 2, -1, 2, -1, 3, -1, 3, -1, 0, -1, 0, -1, 1,
+                            -1, 1, -1, 2, -1, 2, -1, 3, -1, 3, -1));
   u->sc2 = _mm256_shuffle_epi8(
-      sm2, _mm256_setr_epi8(4, -1, 4, -1, 5, -1, 5, -1, 6, -1, 6, -1, 7, -1, 7, -1, 4, -1, 4, -1,
-                            5, -1, 5, -1, 6, -1, 6, -1, 7, -1, 7, -1));
+      sm2, _mm256_setr_epi8(4, -1, 4, -1, 5, -1, 5, -1, 6, -1, 6, -1, 7, -1, 7, -1, 4, -1, 4, -1, 5,
+                            -1, 5, -1, 6, -1, 6, -1, 7, -1, 7, -1));
 #endif
   u->m16 = Mins16Q4K(sm);
   u->dd = DminQ4K(blk);
@@ -219,15 +219,15 @@ HWY_INLINE void UnpackQ4KGrouped(const uint8_t* HWY_RESTRICT blk, Q4KGrouped* u)
   const uint8_t* codes = blk + quant::KQuantCodesOffset(kQ5);
   [[maybe_unused]] __m256i hb;
   if constexpr (kQ5) hb = LoadI(blk + 16);  // bit t: ca[t]'s 5th bits, bit 4 + t: cb[t]'s
-#define MAMBA_Q4KG_CODES(t)                                          \
-  {                                                                  \
-    const __m256i q = LoadI(codes + 32 * (t));                       \
-    u->ca[t] = _mm256_and_si256(q, mask);                            \
-    u->cb[t] = _mm256_and_si256(_mm256_srli_epi16(q, 4), mask);      \
-    if constexpr (kQ5) {                                             \
-      u->ca[t] = _mm256_or_si256(u->ca[t], BitTo16<(t)>(hb));        \
-      u->cb[t] = _mm256_or_si256(u->cb[t], BitTo16<4 + (t)>(hb));    \
-    }                                                                \
+#define MAMBA_Q4KG_CODES(t)                                       \
+  {                                                               \
+    const __m256i q = LoadI(codes + 32 * (t));                    \
+    u->ca[t] = _mm256_and_si256(q, mask);                         \
+    u->cb[t] = _mm256_and_si256(_mm256_srli_epi16(q, 4), mask);   \
+    if constexpr (kQ5) {                                          \
+      u->ca[t] = _mm256_or_si256(u->ca[t], BitTo16<(t)>(hb));     \
+      u->cb[t] = _mm256_or_si256(u->cb[t], BitTo16<4 + (t)>(hb)); \
+    }                                                             \
   }
   MAMBA_Q4KG_CODES(0)
   MAMBA_Q4KG_CODES(1)
@@ -264,8 +264,7 @@ HWY_INLINE void AccumulateQ4KGrouped(const Q4KGrouped& u, const QuantActs& x,
     sa = _mm256_add_epi16(sa, _mm256_maddubs_epi16(u.ca[t], LoadI(xt + 32 * t)));
     sb = _mm256_add_epi16(sb, _mm256_maddubs_epi16(u.cb[t], LoadI(xt + 128 + 32 * t)));
   }
-  const __m256i isum =
-      _mm256_add_epi32(_mm256_madd_epi16(sa, u.sc1), _mm256_madd_epi16(sb, u.sc2));
+  const __m256i isum = _mm256_add_epi32(_mm256_madd_epi16(sa, u.sc1), _mm256_madd_epi16(sb, u.sc2));
 #endif
   AccumulateQ4KSums(isum, u.m16, u.dd, x, b, acc, macc);
 }
