@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 // The x86 (AVX2 / AVX3 / AVX3_DL) K-quant kernels (Q4_K, Q5_K, Q6_K) used by quant_matmul.cc:
-// each superblock is unpacked in registers once (UnpackQ4K5K, UnpackQ6K) and accumulated into
-// one or more activation rows (AccumulateQ4K5K, AccumulateQ6K), so the decode kernels here and
-// the multi-row kernels of quant_x86_multi-inl.h run the same arithmetic. Highway per-target
-// header: included from quant_matmul.cc after quant_x86-inl.h.
+// each superblock is unpacked in registers once (UnpackQ4K5K, UnpackQ6K; UnpackQ4KGrouped for
+// Q4_K / Q5_K rows in the kGroups8 layout) and accumulated into one or more activation rows
+// (AccumulateQ4K5K, AccumulateQ6K, AccumulateQ4KGrouped), so the decode kernels here and the
+// multi-row kernels of quant_x86_multi-inl.h run the same arithmetic. Highway per-target header:
+// included from quant_matmul.cc after quant_x86-inl.h.
 
 // Per-target include guard (the Highway toggle idiom).
 #if defined(MAMBA_KERNELS_QUANT_X86_KQUANTS_INL_H_) == defined(HWY_TARGET_TOGGLE)
