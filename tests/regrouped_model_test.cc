@@ -142,7 +142,7 @@ TEST_P(RegroupedModelTest, F32OfARegroupedMatrixReadsTheCopy) {
 
 INSTANTIATE_TEST_SUITE_P(Types, RegroupedModelTest,
                          ::testing::Values(DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0,
-                                           DType::kQ5_1, DType::kQ4_K, DType::kQ5_K),
+                                           DType::kQ5_1, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K),
                          [](const auto& info) { return std::string(DTypeName(info.param)); });
 
 }  // namespace

@@ -349,7 +349,7 @@ BENCHMARK(BM_QuantMatVec)
     ->ArgsProduct({{static_cast<int>(DType::kQ8_0), static_cast<int>(DType::kQ4_0),
                     static_cast<int>(DType::kQ4_1), static_cast<int>(DType::kQ5_0),
                     static_cast<int>(DType::kQ5_1), static_cast<int>(DType::kQ4_K),
-                    static_cast<int>(DType::kQ5_K)},
+                    static_cast<int>(DType::kQ5_K), static_cast<int>(DType::kQ6_K)},
                    {4096},
                    {1024},
                    {1, 2},

@@ -387,7 +387,7 @@ using FusedFn = float (*)(const uint8_t*, const QuantActs&, int64_t);
 const char* QuantTargetNameSimd() { return hwy::TargetName(HWY_TARGET); }
 
 // Whether QuantMatMulSimd reads kGroups8 rows of `dtype` itself (the x86 decode and multi-row
-// kernels of the 32-element block types, Q4_K and Q5_K).
+// kernels of the 32-element block types and the K-quants).
 bool TakesGroups8Simd(DType dtype) {
 #ifdef MAMBA_QUANT_X86
   return HasGroups8Layout(dtype);
@@ -446,7 +446,7 @@ bool HasFusedX86(DType dtype) {
 // y[r] for r in [r0, r1) = weight row r . activation row xq (one row) by the fused decode kernel
 // of `dtype` (HasFusedX86), its whole 8-block groups stored or regrouped (kGroups8); xt =
 // TransposeActs8(xq) for Q4_0/Q4_1 and regrouped rows (TransposeActsQ4K(xq) for regrouped Q4_K
-// and Q5_K), null otherwise.
+// and Q5_K, TransposeActsQ6K(xq) for Q6_K), null otherwise.
 void FusedRowsX86(DType dtype, const uint8_t* w0, size_t row_bytes, bool grouped,
                   const QuantActs& xq, const int8_t* xt, int64_t cols, int64_t r0, int64_t r1,
                   float* y) {
@@ -497,6 +497,12 @@ void FusedRowsX86(DType dtype, const uint8_t* w0, size_t row_bytes, bool grouped
         x86::DotQ4K5K<true, decltype(nr)::value>(p, row_bytes, xq, cols, out);
       });
     case DType::kQ6_K:
+      if (grouped) {
+        return run([&](const uint8_t* p, auto nr, __m256* out) {
+          for (int i = 0; i < decltype(nr)::value; ++i)
+            out[i] = x86::DotQ6KGrouped(p + i * row_bytes, xq, xt, cols);
+        });
+      }
       return run([&](const uint8_t* p, auto nr, __m256* out) {  // (2 rows at once: no gain)
         for (int i = 0; i < decltype(nr)::value; ++i) {
           x86::DotQ6KX86<1>(p + i * row_bytes, row_bytes, xq, cols, out + i);
@@ -550,7 +556,9 @@ void QuantMatMulSimd(const WeightMatrix& w, const QuantActs& xq, int64_t n, floa
     std::vector<const QuantActs*> act_ptrs(multi ? static_cast<size_t>(n) : 0);
     std::vector<const int8_t*> xt_ptrs(act_ptrs.size());
     for (size_t i = 0; i < xt.size(); ++i) {
-      if (w.dtype == DType::kQ4_K || w.dtype == DType::kQ5_K) {
+      if (w.dtype == DType::kQ6_K) {
+        x86::TransposeActsQ6K(act(static_cast<int64_t>(i)), cols, &xt[i]);
+      } else if (w.dtype == DType::kQ4_K || w.dtype == DType::kQ5_K) {
         x86::TransposeActsQ4K(act(static_cast<int64_t>(i)), cols, &xt[i]);
       } else {
         x86::TransposeActs8(act(static_cast<int64_t>(i)), cols, &xt[i]);

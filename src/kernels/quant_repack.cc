@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Scalar regrouping of quantized rows to and from the kGroups8 layout (a byte permutation; for
-// Q4_K / Q5_K a nibble and bit permutation).
+// the K-quants a permutation of their codes).
 // KernelsPreferGroups8 is in quant_matmul.cc, next to the kernels it asks about.
 #include "kernels/quant_repack.h"
 
@@ -97,8 +97,61 @@ void PermuteKQuant(bool q5, const uint8_t* src, uint8_t* dst) {
   }
 }
 
+// ggml's Q6_K code encoding: the 256 6-bit codes of a superblock (element order) to and from
+// ql (low 4 bits) and qh (high 2 bits).
+void DecodeQ6KCodes(const uint8_t* ql, const uint8_t* qh, uint8_t* codes) {
+  for (int h = 0; h < 2; ++h) {
+    for (int l = 0; l < 32; ++l) {
+      const int hi = qh[32 * h + l];
+      const uint8_t* q = ql + 64 * h;
+      uint8_t* c = codes + 128 * h;
+      c[l] = static_cast<uint8_t>((q[l] & 0xF) | (hi & 3) << 4);
+      c[l + 32] = static_cast<uint8_t>((q[l + 32] & 0xF) | ((hi >> 2) & 3) << 4);
+      c[l + 64] = static_cast<uint8_t>((q[l] >> 4) | ((hi >> 4) & 3) << 4);
+      c[l + 96] = static_cast<uint8_t>((q[l + 32] >> 4) | ((hi >> 6) & 3) << 4);
+    }
+  }
+}
+void EncodeQ6KCodes(const uint8_t* codes, uint8_t* ql, uint8_t* qh) {
+  for (int h = 0; h < 2; ++h) {
+    for (int l = 0; l < 32; ++l) {
+      const uint8_t* c = codes + 128 * h;
+      ql[64 * h + l] = static_cast<uint8_t>((c[l] & 0xF) | (c[l + 64] & 0xF) << 4);
+      ql[64 * h + l + 32] = static_cast<uint8_t>((c[l + 32] & 0xF) | (c[l + 96] & 0xF) << 4);
+      qh[32 * h + l] = static_cast<uint8_t>(c[l] >> 4 | (c[l + 32] >> 4) << 2 |
+                                            (c[l + 64] >> 4) << 4 | (c[l + 96] >> 4) << 6);
+    }
+  }
+}
+
+// One Q6_K superblock to its kGroups8 form (kToGroups) or back (quant::Q6KGroupedElement).
+template <bool kToGroups>
+void PermuteQ6K(const uint8_t* src, uint8_t* dst) {
+  uint8_t in[256], out[256];
+  DecodeQ6KCodes(src, src + 128, in);
+  for (int n = 0; n < 8; ++n) {
+    for (int i = 0; i < 32; ++i) {
+      const int e = quant::Q6KGroupedElement(n, i / 4, i % 4);
+      if constexpr (kToGroups) {
+        out[32 * n + i] = in[e];
+      } else {
+        out[e] = in[32 * n + i];
+      }
+    }
+  }
+  EncodeQ6KCodes(out, dst, dst + 128);
+  std::memcpy(dst + 192, src + 192, 18);  // scales, d
+}
+
 template <bool kToGroups>
 void PermuteRows(DType dtype, const uint8_t* src, int64_t rows, int64_t cols, uint8_t* dst) {
+  if (dtype == DType::kQ6_K) {
+    MAMBA_CHECK(cols % 256 == 0, "kGroups8: Q6_K rows of %lld elements",
+                static_cast<long long>(cols));
+    const size_t n = static_cast<size_t>(rows * (cols / 256));
+    for (size_t i = 0; i < n; ++i) PermuteQ6K<kToGroups>(src + 210 * i, dst + 210 * i);
+    return;
+  }
   if (dtype == DType::kQ4_K || dtype == DType::kQ5_K) {
     MAMBA_CHECK(cols % 256 == 0, "kGroups8: %s rows of %lld elements", DTypeName(dtype).data(),
                 static_cast<long long>(cols));
@@ -128,7 +181,8 @@ void PermuteRows(DType dtype, const uint8_t* src, int64_t rows, int64_t cols, ui
 }  // namespace
 
 bool HasGroups8Layout(DType dtype) {
-  return dtype == DType::kQ4_K || dtype == DType::kQ5_K || quant::Groups8Of(dtype).block_bytes != 0;
+  return dtype == DType::kQ4_K || dtype == DType::kQ5_K || dtype == DType::kQ6_K ||
+         quant::Groups8Of(dtype).block_bytes != 0;
 }
 
 void RegroupRows(DType dtype, const void* src, int64_t rows, int64_t cols, void* dst) {

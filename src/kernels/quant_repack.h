@@ -3,7 +3,8 @@
 // 8 consecutive blocks of a row is regrouped so the x86 kernels load a group's scales and its
 // codes, already in the order their int8 dot products want, with plain vector loads instead of
 // unpacking 8 blocks at an 18-34 byte stride in registers (which cost them half their time).
-// Q4_K's and Q5_K's form transposes the 8 sub-blocks of each superblock the same way (below).
+// Q4_K's and Q5_K's form transposes the 8 sub-blocks of each superblock the same way, Q6_K's its
+// 16 sub-blocks of 16 (below).
 // A regrouped row has the same bytes as the stored one, permuted; loaders regroup a matrix once
 // (WeightMatrix::layout says which layout it holds) where the dispatched kernels prefer it.
 #pragma once
@@ -87,6 +88,17 @@ constexpr int Q4KGroupedElement(int t, int lane, int b, bool high) {
 // Stored, element e's 5th bit is bit e / 32 of qh byte e % 32.
 constexpr int Q5KGroupedBitElement(int i, int m) {
   return Q4KGroupedElement(m % 4, i / 4, i % 4, m >= 4);
+}
+
+// Q6_K kGroups8: the superblock's 256 codes are permuted, then stored in ggml's Q6_K encoding
+// (scales and d stay): the codes the stored encoding puts at element 32n + i (n < 8, i < 32)
+// are those of element Q6KGroupedElement(n, i / 4, i % 4), so code vector n (elements 32n ..
+// 32n + 31 when unpacked as stored) holds in lane L = i / 4 elements 64k + base(L) + 4t .. + 3
+// (n = 2k + t, base = [0, 8, 32, 40, 16, 24, 48, 56]): the 8 elements that the stored-layout
+// kernel's lane L sums under one scale, in two 32-bit lanes' worth of products.
+constexpr int Q6KGroupedElement(int n, int lane, int b) {
+  constexpr int kBase[8] = {0, 8, 32, 40, 16, 24, 48, 56};
+  return 64 * (n / 2) + kBase[lane] + 4 * (n % 2) + b;
 }
 
 }  // namespace quant

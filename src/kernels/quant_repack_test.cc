@@ -98,7 +98,7 @@ TEST(Groups8LayoutTest, FieldsLandWhereDocumented) {
   }
   EXPECT_TRUE(HasGroups8Layout(DType::kQ4_K));
   EXPECT_TRUE(HasGroups8Layout(DType::kQ5_K));
-  EXPECT_FALSE(HasGroups8Layout(DType::kQ6_K));
+  EXPECT_TRUE(HasGroups8Layout(DType::kQ6_K));
   EXPECT_FALSE(HasGroups8Layout(DType::kF16));
 }
 
@@ -142,20 +142,61 @@ TEST(Groups8LayoutTest, KQuantCodesLandWhereDocumented) {
   }
 }
 
-// Q4_K / Q5_K rows of random bytes (every code, 5th bit and 6-bit scale and min at its
+// Q6_K element e's 6-bit code in ggml's encoding (ql: 128 bytes of low nibbles, qh: 64 bytes of
+// 2-bit pairs): half h = e / 128, quarter q = (e % 128) / 32, l = e % 32.
+int Q6KCode(const uint8_t* blk, int e) {
+  const int h = e / 128, q = (e % 128) / 32, l = e % 32;
+  const uint8_t lo = blk[64 * h + (q % 2) * 32 + l];
+  const int low = q < 2 ? lo & 0xF : lo >> 4;
+  return low | ((blk[128 + 32 * h + l] >> (2 * q)) & 3) << 4;
+}
+
+// Q6_K: the scales and d stay, and the code the stored encoding puts at element 32n + i (n = 2k +
+// t, lane L = i / 4, b = i % 4) is that of element 64k + base(L) + 4t + b, base = [0, 8, 32, 40,
+// 16, 24, 48, 56].
+TEST(Groups8LayoutTest, Q6KCodesLandWhereDocumented) {
+  std::mt19937 rng(9);
+  const int64_t cols = 2 * 256, rows = 3;
+  const size_t rb = DTypeRowBytes(DType::kQ6_K, cols);
+  const std::vector<uint8_t> src = RandomBytes(rng, rb * rows);
+  std::vector<uint8_t> dst(src.size());
+  RegroupRows(DType::kQ6_K, src.data(), rows, cols, dst.data());
+  const int base[8] = {0, 8, 32, 40, 16, 24, 48, 56};
+  for (size_t sb = 0; sb < src.size() / 210; ++sb) {
+    const uint8_t* in = src.data() + 210 * sb;
+    const uint8_t* out = dst.data() + 210 * sb;
+    EXPECT_EQ(std::memcmp(in + 192, out + 192, 18), 0) << "scales and d of superblock " << sb;
+    for (int n = 0; n < 8; ++n) {
+      for (int i = 0; i < 32; ++i) {
+        const int e = 64 * (n / 2) + base[i / 4] + 4 * (n % 2) + i % 4;
+        ASSERT_EQ(Q6KCode(out, 32 * n + i), Q6KCode(in, e)) << "n " << n << " i " << i;
+      }
+    }
+  }
+  std::vector<uint8_t> back(src.size());
+  UngroupRows(WeightMatrix{DType::kQ6_K, dst.data(), rows, cols, WeightLayout::kGroups8}, 0, rows,
+              back.data());
+  EXPECT_EQ(back, src);
+}
+
+// Q4_K / Q5_K / Q6_K rows of random bytes (every code, 5th bit and scale and min at its
 // extremes) with d = dmin = 1: the regrouped kernels give the stored kernels' bits, n == 1 and
 // batched, on every target.
 TEST(Groups8LayoutTest, KQuantExtremeCodesMatchTheStoredLayout) {
   std::mt19937 rng(8);
   ThreadPool pool2(2);
-  for (DType type : {DType::kQ4_K, DType::kQ5_K}) {
+  for (DType type : {DType::kQ4_K, DType::kQ5_K, DType::kQ6_K}) {
     const size_t bb = GetDTypeInfo(type).block_bytes;
     const int64_t cols = 5 * 256, rows = 21;
     std::vector<uint8_t> stored = RandomBytes(rng, DTypeRowBytes(type, cols) * rows);
     const uint16_t one = 0x3C00;  // F16 1.0
     for (size_t off = 0; off < stored.size(); off += bb) {
-      std::memcpy(stored.data() + off, &one, 2);
-      std::memcpy(stored.data() + off + 2, &one, 2);
+      if (type == DType::kQ6_K) {
+        std::memcpy(stored.data() + off + 208, &one, 2);  // d; the int8 scales stay random
+      } else {
+        std::memcpy(stored.data() + off, &one, 2);
+        std::memcpy(stored.data() + off + 2, &one, 2);
+      }
     }
     std::vector<uint8_t> grouped(stored.size());
     RegroupRows(type, stored.data(), rows, cols, grouped.data());
@@ -186,6 +227,7 @@ TEST(Groups8LayoutTest, ProductsMatchTheStoredLayoutOnEveryTarget) {
   std::vector<DType> types(std::begin(kGrouped), std::end(kGrouped));
   types.push_back(DType::kQ4_K);
   types.push_back(DType::kQ5_K);
+  types.push_back(DType::kQ6_K);
   for (DType t : types) {
     for (int64_t blocks : {8, 19, 40}) {
       // K-quants: 1, 2 or 5 superblocks.

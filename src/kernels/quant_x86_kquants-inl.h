@@ -338,6 +338,19 @@ HWY_INLINE void UnpackQ6K(const uint8_t* HWY_RESTRICT blk, Q6KUnpacked* u) {
   u->d = HalfToF32(dbits);
 }
 
+// The rest of superblock b: isum (8 lanes, sum_j sc_j times the dot of sub-block j's unsigned
+// codes) less 32 sum_j sc_j bsum_j (the codes' offset), times d dx, into acc.
+HWY_INLINE void AccumulateQ6KSums(__m256i isum, const Q6KUnpacked& u, const QuantActs& x, int64_t b,
+                                  __m256* acc) {
+  // sum_j sc_j bsum_j: packs orders the 16 sums [0-3, 8-11 | 4-7, 12-15]; the scales likewise.
+  const int32_t* bs = x.bsum.data() + b * 16;
+  const __m256i bs16 = _mm256_packs_epi32(LoadI(bs), LoadI(bs + 8));
+  const __m256i scw = _mm256_permute4x64_epi64(_mm256_cvtepi8_epi16(u.sc8), 0xD8);
+  const __m256i off = _mm256_madd_epi16(scw, bs16);
+  isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(off, 5));
+  *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(u.d * x.d[b]), *acc);
+}
+
 // Superblock b of an unpacked Q6_K row times activation row 0 of x, into acc.
 HWY_INLINE void AccumulateQ6K(const Q6KUnpacked& u, const QuantActs& x, int64_t b, __m256* acc) {
   const int8_t* HWY_RESTRICT xb = x.q8.data() + b * quant::kQK_K;
@@ -359,13 +372,7 @@ HWY_INLINE void AccumulateQ6K(const Q6KUnpacked& u, const QuantActs& x, int64_t 
     isum =
         _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_packs_epi32(v[2 * k], v[2 * k + 1]), sc16));
   }
-  // sum_j sc_j bsum_j: packs orders the 16 sums [0-3, 8-11 | 4-7, 12-15]; the scales likewise.
-  const int32_t* bs = x.bsum.data() + b * 16;
-  const __m256i bs16 = _mm256_packs_epi32(LoadI(bs), LoadI(bs + 8));
-  const __m256i scw = _mm256_permute4x64_epi64(_mm256_cvtepi8_epi16(u.sc8), 0xD8);
-  const __m256i off = _mm256_madd_epi16(scw, bs16);
-  isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(off, 5));
-  *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(u.d * x.d[b]), *acc);
+  AccumulateQ6KSums(isum, u, x, b, acc);
 }
 
 // n == 1 dot of one Q6_K row with activation row 0.
@@ -386,6 +393,81 @@ HWY_INLINE void DotQ6KX86(const uint8_t* HWY_RESTRICT row0, size_t row_bytes, co
     }
   }
   for (int r = 0; r < NR; ++r) out[r] = accs[r];
+}
+
+// Q6_K in the kGroups8 layout (kernels/quant_repack.h): UnpackQ6K of a regrouped superblock gives
+// code vectors C_n (n = 2k + t) whose lane L holds elements 64k + base(L) + 4t .. + 3, base =
+// [0, 8, 32, 40, 16, 24, 48, 56] (quant::Q6KGroupedElement), against activations transposed
+// alike (TransposeActsQ6K). Two chained int8 dot products give D_k, whose lane L sums the 8
+// elements that the stored-layout kernel's lane L sums under the scale s_{4k + sigma(L)},
+// sigma = [0, 0, 2, 2, 1, 1, 3, 3]; isum = sum_k s D_k is then its exact integers, and the rest
+// is shared (AccumulateQ6KSums), so both layouts give the same bits.
+HWY_INLINE void AccumulateQ6KGrouped(const Q6KUnpacked& u, const QuantActs& x,
+                                     const int8_t* HWY_RESTRICT xt, int64_t b, __m256* acc) {
+  const __m256i sc2 = _mm256_broadcastsi128_si256(u.sc8);
+  __m256i isum = _mm256_setzero_si256();
+  for (int k = 0; k < 4; ++k) {
+    const char a = static_cast<char>(4 * k), c = static_cast<char>(4 * k + 2);
+    const char a1 = static_cast<char>(4 * k + 1), c1 = static_cast<char>(4 * k + 3);
+#if HWY_TARGET == HWY_AVX3_DL
+    __m256i d = _mm256_setzero_si256();
+    asm("%{evex%} vpdpbusd %2, %1, %0" : "+v"(d) : "v"(u.codes[2 * k]), "vm"(LoadI(xt + 64 * k)));
+    asm("%{evex%} vpdpbusd %2, %1, %0"
+        : "+v"(d)
+        : "v"(u.codes[2 * k + 1]), "vm"(LoadI(xt + 64 * k + 32)));
+    // Lane L: the scale, sign-extended from the top byte.
+    const __m256i s = _mm256_srai_epi32(
+        _mm256_shuffle_epi8(
+            sc2, _mm256_setr_epi8(-1, -1, -1, a, -1, -1, -1, a, -1, -1, -1, c, -1, -1, -1, c, -1,
+                                  -1, -1, a1, -1, -1, -1, a1, -1, -1, -1, c1, -1, -1, -1, c1)),
+        24);
+    // |D| <= 8 * 63 * 127: int32 products.
+    isum = _mm256_add_epi32(isum, _mm256_mullo_epi32(d, s));
+#else
+    // int16 pair sums: 2 of at most 2 * 63 * 127.
+    const __m256i p =
+        _mm256_add_epi16(_mm256_maddubs_epi16(u.codes[2 * k], LoadI(xt + 64 * k)),
+                         _mm256_maddubs_epi16(u.codes[2 * k + 1], LoadI(xt + 64 * k + 32)));
+    const __m256i s = _mm256_srai_epi16(
+        _mm256_shuffle_epi8(
+            sc2, _mm256_setr_epi8(-1, a, -1, a, -1, a, -1, a, -1, c, -1, c, -1, c, -1, c, -1, a1,
+                                  -1, a1, -1, a1, -1, a1, -1, c1, -1, c1, -1, c1, -1, c1)),
+        8);
+    isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, s));
+#endif
+  }
+  AccumulateQ6KSums(isum, u, x, b, acc);
+}
+
+// x's activation codes transposed for kGroups8 Q6_K rows: per superblock, vector n = 2k + t
+// whose lane L holds elements 64k + base(L) + 4t .. + 3.
+inline void TransposeActsQ6K(const QuantActs& x, int64_t cols, std::vector<int8_t>* xt) {
+  const int64_t superblocks = cols / quant::kQK_K;
+  xt->resize(static_cast<size_t>(superblocks * quant::kQK_K));
+  for (int64_t g = 0; g < superblocks; ++g) {
+    const int8_t* src = x.q8.data() + g * quant::kQK_K;
+    int8_t* dst = xt->data() + g * quant::kQK_K;
+    for (int n = 0; n < 8; ++n) {
+      for (int lane = 0; lane < 8; ++lane) {
+        std::memcpy(dst + 32 * n + 4 * lane, src + quant::Q6KGroupedElement(n, lane, 0), 4);
+      }
+    }
+  }
+}
+
+// n == 1 dot of one kGroups8 Q6_K row with activation row x (xt: TransposeActsQ6K).
+HWY_INLINE __m256 DotQ6KGrouped(const uint8_t* HWY_RESTRICT row, const QuantActs& x,
+                                const int8_t* HWY_RESTRICT xt, int64_t cols) {
+  const int64_t groups = cols / quant::kQK_K;
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < groups; ++b) {
+    const uint8_t* blk = row + b * sizeof(quant::BlockQ6_K);
+    PrefetchAhead<sizeof(quant::BlockQ6_K)>(blk);
+    Q6KUnpacked u;
+    UnpackQ6K(blk, &u);
+    AccumulateQ6KGrouped(u, x, xt + b * quant::kQK_K, b, &acc);
+  }
+  return acc;
 }
 
 }  // namespace x86

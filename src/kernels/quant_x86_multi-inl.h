@@ -132,6 +132,24 @@ HWY_INLINE void DotQ6KMulti(const uint8_t* HWY_RESTRICT row, const QuantActs* co
   }
 }
 
+// DotQ6KGrouped of one kGroups8 Q6_K row with A activation rows x[a] (xt[a] =
+// TransposeActsQ6K(*x[a])): each superblock is unpacked once.
+template <int A>
+HWY_INLINE void DotQ6KGroupedMulti(const uint8_t* HWY_RESTRICT row, const QuantActs* const* x,
+                                   const int8_t* const* xt, int64_t cols, __m256* out) {
+  const int64_t groups = cols / quant::kQK_K;
+  for (int a = 0; a < A; ++a) out[a] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < groups; ++b) {
+    const uint8_t* blk = row + b * sizeof(quant::BlockQ6_K);
+    PrefetchAhead<sizeof(quant::BlockQ6_K)>(blk);
+    Q6KUnpacked u;
+    UnpackQ6K(blk, &u);
+    for (int a = 0; a < A; ++a) {
+      AccumulateQ6KGrouped(u, *x[a], xt[a] + b * quant::kQK_K, b, &out[a]);
+    }
+  }
+}
+
 // y[a * y_stride + r] = weight row r . activation row a for r0 <= r < r1 and a < A, where
 // dot(row, out) writes the A dot vectors of one weight row; rows in groups of 8 from r0 reduced
 // as DotRowsX86 does (the same bits).
@@ -160,8 +178,13 @@ HWY_INLINE void RowsMultiOf(const uint8_t* w, size_t row_bytes, bool grouped,
                             const QuantActs* const* x, const int8_t* const* xt, int64_t cols,
                             int64_t r0, int64_t r1, float* y, int64_t y_stride) {
   if constexpr (kT == DType::kQ6_K) {
-    RowsMulti<A>([&](const uint8_t* p, __m256* o) { DotQ6KMulti<A>(p, x, cols, o); }, w, row_bytes,
-                 r0, r1, y, y_stride);
+    if (grouped) {
+      RowsMulti<A>([&](const uint8_t* p, __m256* o) { DotQ6KGroupedMulti<A>(p, x, xt, cols, o); },
+                   w, row_bytes, r0, r1, y, y_stride);
+    } else {
+      RowsMulti<A>([&](const uint8_t* p, __m256* o) { DotQ6KMulti<A>(p, x, cols, o); }, w,
+                   row_bytes, r0, r1, y, y_stride);
+    }
   } else if constexpr (kT == DType::kQ4_K || kT == DType::kQ5_K) {
     constexpr bool kQ5 = kT == DType::kQ5_K;
     if (grouped) {
@@ -201,7 +224,7 @@ void MultiRowsOf(int rows, const uint8_t* w, size_t row_bytes, bool grouped,
   }
 }
 
-// grouped: the weights are in the kGroups8 layout (32-element block types, Q4_K and Q5_K).
+// grouped: the weights are in the kGroups8 layout (32-element block types and K-quants).
 inline void MultiRowsX86(DType dtype, int rows, const uint8_t* w, size_t row_bytes, bool grouped,
                          const QuantActs* const* x, const int8_t* const* xt, int64_t cols,
                          int64_t r0, int64_t r1, float* y, int64_t y_stride) {
