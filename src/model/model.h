@@ -29,8 +29,8 @@ struct ForwardBatch {
 // What the tools' --no-regroup flag (Model::Load's regroup_weights = false) does, for their help.
 inline constexpr char kNoRegroupHelp[] =
     "keep quantized matrices in the file's layout: skip copying Q8_0 / Q4_0 / Q4_1 / Q5_0 / Q5_1 "
-    "/ Q4_K / Q5_K matrices into the layout the x86 kernels decode fastest (faster load, slower "
-    "decode; as llama.cpp's --no-repack)";
+    "/ Q4_K / Q5_K / Q6_K matrices into the layout the x86 kernels decode fastest (faster load, "
+    "slower decode; as llama.cpp's --no-repack)";
 
 class Model {
  public:

@@ -379,8 +379,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 1));
   app.add_option("--regroup", o.regroup,
                  "1 (default): regroup quantized matrices at load where the kernels read them "
-                 "faster regrouped (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K on x86 AVX2+); 0: use "
-                 "them stored")
+                 "faster regrouped (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K on x86 AVX2+); 0: "
+                 "use them stored")
       ->check(CLI::Range(0, 1));
   app.add_option(
       "--kernels", o.kernels,
