@@ -34,7 +34,7 @@ namespace quant {
 // nibbles) and of sub-block j + 4 (high nibbles), elements 16h + 4t .. 16h + 4t + 3 of each. An
 // int8 dot product of vector t with the activations likewise transposed then sums, in lane L, the
 // same 16-element halves of sub-blocks that the stored-layout kernel sums in its lane L. Q5_K's
-// 32 bytes of 5th bits are permuted to match (see Q5KGroupedBit).
+// 32 bytes of 5th bits are permuted to match (see Q5KGroupedBitElement).
 struct Groups8Layout {
   size_t block_bytes = 0;
   size_t src_m = 0, src_qh = 0, src_qs = 0;  // field offsets inside a stored block
