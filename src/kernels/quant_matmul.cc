@@ -451,6 +451,7 @@ void FusedRowsX86(DType dtype, const uint8_t* w0, size_t row_bytes, bool grouped
                   const QuantActs& xq, const int8_t* xt, int64_t cols, int64_t r0, int64_t r1,
                   float* y) {
   auto run = [&](const auto& dot) { x86::DotRowsX86(dot, w0, row_bytes, r0, r1, y); };
+  const QuantActs* xq_ptr = &xq;  // the one activation row of the K-quant kGroups8 kernels
   // The 32-element block types (xt is null except for Q4_0/Q4_1 and the kGroups8 layout).
   auto sym32 = [&](auto type) {
     constexpr DType kT = decltype(type)::value;
@@ -480,7 +481,7 @@ void FusedRowsX86(DType dtype, const uint8_t* w0, size_t row_bytes, bool grouped
       if (grouped) {
         return run([&](const uint8_t* p, auto nr, __m256* out) {
           for (int i = 0; i < decltype(nr)::value; ++i)
-            out[i] = x86::DotQ4KGrouped<false>(p + i * row_bytes, xq, xt, cols);
+            x86::DotQ4KGroupedRow<false, 1>(p + i * row_bytes, &xq_ptr, &xt, cols, out + i);
         });
       }
       return run([&](const uint8_t* p, auto nr, __m256* out) {
@@ -490,7 +491,7 @@ void FusedRowsX86(DType dtype, const uint8_t* w0, size_t row_bytes, bool grouped
       if (grouped) {
         return run([&](const uint8_t* p, auto nr, __m256* out) {
           for (int i = 0; i < decltype(nr)::value; ++i)
-            out[i] = x86::DotQ4KGrouped<true>(p + i * row_bytes, xq, xt, cols);
+            x86::DotQ4KGroupedRow<true, 1>(p + i * row_bytes, &xq_ptr, &xt, cols, out + i);
         });
       }
       return run([&](const uint8_t* p, auto nr, __m256* out) {
@@ -500,7 +501,7 @@ void FusedRowsX86(DType dtype, const uint8_t* w0, size_t row_bytes, bool grouped
       if (grouped) {
         return run([&](const uint8_t* p, auto nr, __m256* out) {
           for (int i = 0; i < decltype(nr)::value; ++i)
-            out[i] = x86::DotQ6KGrouped(p + i * row_bytes, xq, xt, cols);
+            x86::DotQ6KGroupedRow<1>(p + i * row_bytes, &xq_ptr, &xt, cols, out + i);
         });
       }
       return run([&](const uint8_t* p, auto nr, __m256* out) {  // (2 rows at once: no gain)

@@ -289,25 +289,32 @@ inline void TransposeActsQ4K(const QuantActs& x, int64_t cols, std::vector<int8_
   }
 }
 
-// n == 1 dot of one kGroups8 Q4_K / Q5_K row with activation row x (xt: TransposeActsQ4K). One
-// row at a time, so each thread reads one sequential stream (two rows interleaved, as the
-// stored-layout kernel runs them, measured the same in cache and up to 20 % slower in 2-thread
-// decode).
-template <bool kQ5>
-HWY_INLINE __m256 DotQ4KGrouped(const uint8_t* HWY_RESTRICT row, const QuantActs& x,
-                                const int8_t* HWY_RESTRICT xt, int64_t cols) {
+// Dot vectors of one kGroups8 Q4_K / Q5_K row with activation rows x[a], a < A (xt[a] =
+// TransposeActsQ4K(*x[a])), each superblock unpacked once: the decode kernel (A = 1) and the
+// multi-row kernels. Decode runs one row at a time, so each thread reads one sequential stream
+// (two rows interleaved, as the stored-layout kernel runs them, measured the same in cache and up
+// to 20 % slower in 2-thread decode).
+template <bool kQ5, int A>
+HWY_INLINE void DotQ4KGroupedRow(const uint8_t* HWY_RESTRICT row, const QuantActs* const* x,
+                                 const int8_t* const* xt, int64_t cols, __m256* out) {
   constexpr size_t kBytes = kQ5 ? sizeof(quant::BlockQ5_K) : sizeof(quant::BlockQ4_K);
   const int64_t groups = cols / quant::kQK_K;
-  __m256 acc = _mm256_setzero_ps();
-  __m128 macc = _mm_setzero_ps();
+  __m256 acc[A];
+  __m128 macc[A];
+  for (int a = 0; a < A; ++a) {
+    acc[a] = _mm256_setzero_ps();
+    macc[a] = _mm_setzero_ps();
+  }
   for (int64_t b = 0; b < groups; ++b) {
     const uint8_t* blk = row + b * kBytes;
     PrefetchAhead<kBytes>(blk);
     Q4KGrouped u;
     UnpackQ4KGrouped<kQ5>(blk, &u);
-    AccumulateQ4KGrouped<kQ5>(u, x, xt + b * quant::kQK_K, b, &acc, &macc);
+    for (int a = 0; a < A; ++a) {
+      AccumulateQ4KGrouped<kQ5>(u, *x[a], xt[a] + b * quant::kQK_K, b, &acc[a], &macc[a]);
+    }
   }
-  return FinishQ4K5K(acc, macc);
+  for (int a = 0; a < A; ++a) out[a] = FinishQ4K5K(acc[a], macc[a]);
 }
 
 // One Q6_K superblock unpacked in registers: the unsigned 6-bit codes of its 256 elements (32 per
@@ -455,19 +462,22 @@ inline void TransposeActsQ6K(const QuantActs& x, int64_t cols, std::vector<int8_
   }
 }
 
-// n == 1 dot of one kGroups8 Q6_K row with activation row x (xt: TransposeActsQ6K).
-HWY_INLINE __m256 DotQ6KGrouped(const uint8_t* HWY_RESTRICT row, const QuantActs& x,
-                                const int8_t* HWY_RESTRICT xt, int64_t cols) {
+// Dot vectors of one kGroups8 Q6_K row with activation rows x[a], a < A (xt[a] =
+// TransposeActsQ6K(*x[a])), each superblock unpacked once: decode (A = 1) and multi-row.
+template <int A>
+HWY_INLINE void DotQ6KGroupedRow(const uint8_t* HWY_RESTRICT row, const QuantActs* const* x,
+                                 const int8_t* const* xt, int64_t cols, __m256* out) {
   const int64_t groups = cols / quant::kQK_K;
-  __m256 acc = _mm256_setzero_ps();
+  for (int a = 0; a < A; ++a) out[a] = _mm256_setzero_ps();
   for (int64_t b = 0; b < groups; ++b) {
     const uint8_t* blk = row + b * sizeof(quant::BlockQ6_K);
     PrefetchAhead<sizeof(quant::BlockQ6_K)>(blk);
     Q6KUnpacked u;
     UnpackQ6K(blk, &u);
-    AccumulateQ6KGrouped(u, x, xt + b * quant::kQK_K, b, &acc);
+    for (int a = 0; a < A; ++a) {
+      AccumulateQ6KGrouped(u, *x[a], xt[a] + b * quant::kQK_K, b, &out[a]);
+    }
   }
-  return acc;
 }
 
 }  // namespace x86

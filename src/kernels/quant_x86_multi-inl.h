@@ -92,31 +92,6 @@ HWY_INLINE void DotQ4K5KMulti(const uint8_t* HWY_RESTRICT row, const QuantActs* 
   for (int a = 0; a < A; ++a) out[a] = FinishQ4K5K(acc[a], macc[a]);
 }
 
-// DotQ4KGrouped of one kGroups8 Q4_K / Q5_K row with A activation rows x[a] (xt[a] =
-// TransposeActsQ4K(*x[a])): each superblock is unpacked once.
-template <bool kQ5, int A>
-HWY_INLINE void DotQ4KGroupedMulti(const uint8_t* HWY_RESTRICT row, const QuantActs* const* x,
-                                   const int8_t* const* xt, int64_t cols, __m256* out) {
-  constexpr size_t kBytes = kQ5 ? sizeof(quant::BlockQ5_K) : sizeof(quant::BlockQ4_K);
-  const int64_t groups = cols / quant::kQK_K;
-  __m256 acc[A];
-  __m128 macc[A];
-  for (int a = 0; a < A; ++a) {
-    acc[a] = _mm256_setzero_ps();
-    macc[a] = _mm_setzero_ps();
-  }
-  for (int64_t b = 0; b < groups; ++b) {
-    const uint8_t* blk = row + b * kBytes;
-    PrefetchAhead<kBytes>(blk);
-    Q4KGrouped u;
-    UnpackQ4KGrouped<kQ5>(blk, &u);
-    for (int a = 0; a < A; ++a) {
-      AccumulateQ4KGrouped<kQ5>(u, *x[a], xt[a] + b * quant::kQK_K, b, &acc[a], &macc[a]);
-    }
-  }
-  for (int a = 0; a < A; ++a) out[a] = FinishQ4K5K(acc[a], macc[a]);
-}
-
 // DotQ6KX86 of one weight row with A activation rows x[a]: each superblock is unpacked once.
 template <int A>
 HWY_INLINE void DotQ6KMulti(const uint8_t* HWY_RESTRICT row, const QuantActs* const* x,
@@ -129,24 +104,6 @@ HWY_INLINE void DotQ6KMulti(const uint8_t* HWY_RESTRICT row, const QuantActs* co
     Q6KUnpacked u;
     UnpackQ6K(blk, &u);
     for (int a = 0; a < A; ++a) AccumulateQ6K(u, *x[a], b, &out[a]);
-  }
-}
-
-// DotQ6KGrouped of one kGroups8 Q6_K row with A activation rows x[a] (xt[a] =
-// TransposeActsQ6K(*x[a])): each superblock is unpacked once.
-template <int A>
-HWY_INLINE void DotQ6KGroupedMulti(const uint8_t* HWY_RESTRICT row, const QuantActs* const* x,
-                                   const int8_t* const* xt, int64_t cols, __m256* out) {
-  const int64_t groups = cols / quant::kQK_K;
-  for (int a = 0; a < A; ++a) out[a] = _mm256_setzero_ps();
-  for (int64_t b = 0; b < groups; ++b) {
-    const uint8_t* blk = row + b * sizeof(quant::BlockQ6_K);
-    PrefetchAhead<sizeof(quant::BlockQ6_K)>(blk);
-    Q6KUnpacked u;
-    UnpackQ6K(blk, &u);
-    for (int a = 0; a < A; ++a) {
-      AccumulateQ6KGrouped(u, *x[a], xt[a] + b * quant::kQK_K, b, &out[a]);
-    }
   }
 }
 
@@ -179,8 +136,8 @@ HWY_INLINE void RowsMultiOf(const uint8_t* w, size_t row_bytes, bool grouped,
                             int64_t r0, int64_t r1, float* y, int64_t y_stride) {
   if constexpr (kT == DType::kQ6_K) {
     if (grouped) {
-      RowsMulti<A>([&](const uint8_t* p, __m256* o) { DotQ6KGroupedMulti<A>(p, x, xt, cols, o); },
-                   w, row_bytes, r0, r1, y, y_stride);
+      RowsMulti<A>([&](const uint8_t* p, __m256* o) { DotQ6KGroupedRow<A>(p, x, xt, cols, o); }, w,
+                   row_bytes, r0, r1, y, y_stride);
     } else {
       RowsMulti<A>([&](const uint8_t* p, __m256* o) { DotQ6KMulti<A>(p, x, cols, o); }, w,
                    row_bytes, r0, r1, y, y_stride);
@@ -189,7 +146,7 @@ HWY_INLINE void RowsMultiOf(const uint8_t* w, size_t row_bytes, bool grouped,
     constexpr bool kQ5 = kT == DType::kQ5_K;
     if (grouped) {
       RowsMulti<A>(
-          [&](const uint8_t* p, __m256* o) { DotQ4KGroupedMulti<kQ5, A>(p, x, xt, cols, o); }, w,
+          [&](const uint8_t* p, __m256* o) { DotQ4KGroupedRow<kQ5, A>(p, x, xt, cols, o); }, w,
           row_bytes, r0, r1, y, y_stride);
     } else {
       RowsMulti<A>([&](const uint8_t* p, __m256* o) { DotQ4K5KMulti<kQ5, A>(p, x, cols, o); }, w,
