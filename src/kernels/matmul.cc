@@ -242,9 +242,10 @@ constexpr auto MakeTileTable(std::integer_sequence<int, NXs...>) {
       MakeTileRow<WT, NXs + 1>(std::make_integer_sequence<int, kTileW>())...};
 }
 
-// Row ranges per thread for decode (n <= kRowsBatchMax), claimed dynamically: decode is
-// memory-bound and threads do not get equal bandwidth, so equal halves leave the faster one idle.
-constexpr int kDecodeRangesPerThread = 4;
+// Row ranges for decode (n <= kRowsBatchMax), claimed dynamically and shrinking towards the end
+// (ThreadPool::kGuided): decode is memory-bound and threads do not get equal bandwidth, so equal
+// halves leave the faster one idle.
+constexpr int kDecodeRangesPerThread = ThreadPool::kGuided;
 
 // Rows per parallel chunk: a multiple of `unit`, at least kMinMacsPerChunk multiply-adds.
 inline int64_t RowGrain(int64_t cols, int64_t n, int64_t unit) {

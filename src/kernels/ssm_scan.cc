@@ -290,21 +290,26 @@ void SelectiveScanSimd(const SelectiveScanArgs& a, ThreadPool* pool) {
   for (int i = 0; i < 3 && choice < 0; ++i) {
     if (n_state >= lanes[i]) choice = i;
   }
-  // Channels per parallel chunk: >= 16, and >= ~8K state updates per chunk.
+  // Channels per parallel chunk: >= 16, and >= ~1K state updates per chunk (a microsecond),
+  // in ranges that shrink towards the end (ThreadPool::kGuided) so that the threads finish
+  // together. The bits do not depend on the split: every channel's arithmetic is the same.
   const int64_t work = std::max<int64_t>(1, a.n_tokens * n_state);
-  const int64_t grain = (std::max<int64_t>(16, 8192 / work) + 15) / 16 * 16;
-  ParallelForOrInline(pool, a.d_inner, grain, [&](int64_t c0, int64_t c1) {
-    switch (choice) {
-      case 0:
-        return ScanChannels(df, a, c0, c1);
-      case 1:
-        return ScanChannels(d8, a, c0, c1);
-      case 2:
-        return ScanChannels(d4, a, c0, c1);
-      default:
-        return ScanChannels(hn::CappedTag<float, 1>(), a, c0, c1);
-    }
-  });
+  const int64_t grain = (std::max<int64_t>(16, 1024 / work) + 15) / 16 * 16;
+  ParallelForOrInline(
+      pool, a.d_inner, grain,
+      [&](int64_t c0, int64_t c1) {
+        switch (choice) {
+          case 0:
+            return ScanChannels(df, a, c0, c1);
+          case 1:
+            return ScanChannels(d8, a, c0, c1);
+          case 2:
+            return ScanChannels(d4, a, c0, c1);
+          default:
+            return ScanChannels(hn::CappedTag<float, 1>(), a, c0, c1);
+        }
+      },
+      ThreadPool::kGuided);
 }
 
 }  // namespace HWY_NAMESPACE

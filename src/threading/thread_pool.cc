@@ -58,7 +58,22 @@ void ThreadPool::ParallelFor(int64_t n, int64_t grain,
     return;
   }
   MAMBA_CHECK(!busy_.exchange(true), "ThreadPool::ParallelFor is not reentrant");
-  const uint64_t n_chunks = static_cast<uint64_t>((n + chunk - 1) / chunk);
+  uint64_t n_chunks = static_cast<uint64_t>((n + chunk - 1) / chunk);
+  job_bounds_.clear();
+  if (ranges_per_thread == kGuided) {
+    // Each range a share 1 / (2 * threads) of the units left, at least one unit: a few large
+    // ranges first and one-unit ranges at the end, where a thread that ran slower would
+    // otherwise keep the others waiting for most of an even range.
+    job_bounds_.push_back(0);
+    int64_t done_units = 0;
+    while (done_units < units) {
+      const int64_t left = units - done_units;
+      done_units += std::max<int64_t>(1, (left + 2 * num_threads_ - 1) / (2 * num_threads_));
+      job_bounds_.push_back(std::min(n, done_units * grain));
+    }
+    MAMBA_CHECK(job_bounds_.size() <= 65536, "ThreadPool: too many guided ranges");
+    n_chunks = job_bounds_.size() - 1;
+  }
   job_ = &fn;
   job_n_ = n;
   job_chunk_ = chunk;
@@ -95,8 +110,14 @@ void ThreadPool::RunChunks() {
                                       std::memory_order_acquire)) {
       continue;
     }
-    const int64_t begin = static_cast<int64_t>(next) * job_chunk_;
-    const int64_t end = std::min(job_n_, begin + job_chunk_);
+    int64_t begin, end;
+    if (job_bounds_.empty()) {
+      begin = static_cast<int64_t>(next) * job_chunk_;
+      end = std::min(job_n_, begin + job_chunk_);
+    } else {
+      begin = job_bounds_[next];
+      end = job_bounds_[next + 1];
+    }
     (*job_)(begin, end);
     done_.fetch_add(1, std::memory_order_release);
     c = claim_.load(std::memory_order_acquire);

@@ -37,8 +37,12 @@ class ThreadPool {
   // runs a range does not (ranges are claimed dynamically in order, the caller included, so a
   // descheduled worker delays nothing, and with ranges_per_thread > 1 a thread that runs faster,
   // e.g. gets more memory bandwidth, takes more of the ranges).
+  // ranges_per_thread == kGuided: ranges of decreasing size instead (each 1 / (2 *
+  // num_threads()) of the grains left, at least one grain), likewise a function of (n, grain,
+  // num_threads()) only.
   void ParallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn,
                    int ranges_per_thread = 1);
+  static constexpr int kGuided = -1;
 
   // Default thread count: the number of physical cores (hardware threads / SMT siblings).
   static int DefaultThreadCount();
@@ -59,7 +63,8 @@ class ThreadPool {
   const std::function<void(int64_t, int64_t)>* job_ = nullptr;
   int64_t job_n_ = 0;
   int64_t job_chunk_ = 0;
-  std::atomic<bool> stop_{false};               // read by workers outside the lock
+  std::vector<int64_t> job_bounds_;  // kGuided: range i is [bounds[i], bounds[i + 1]); else empty
+  std::atomic<bool> stop_{false};    // read by workers outside the lock
   alignas(64) std::atomic<uint32_t> epoch_{0};  // bumped once per ParallelFor (and at shutdown)
   // The current job's range counter: epoch (bits 32-63) | ranges (16-31) | next unclaimed (0-15).
   alignas(64) std::atomic<uint64_t> claim_{0};

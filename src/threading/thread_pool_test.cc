@@ -88,6 +88,48 @@ TEST(ThreadPoolTest, RangesPerThreadSplit) {
   }
 }
 
+// kGuided: 2 threads, 100 rows in grains of 8 (13 grains): each range takes ceil(left / 4)
+// grains, 4 3 2 1 1 1 1, so [0, 32) [32, 56) [56, 72) [72, 80) [80, 88) [88, 96) [96, 100).
+TEST(ThreadPoolTest, GuidedSplit) {
+  const std::vector<std::pair<int64_t, int64_t>> want = {{0, 32},  {32, 56}, {56, 72}, {72, 80},
+                                                         {80, 88}, {88, 96}, {96, 100}};
+  ThreadPool pool(2);
+  for (int rep = 0; rep < 50; ++rep) {
+    std::mutex mu;
+    std::vector<std::pair<int64_t, int64_t>> ranges;
+    pool.ParallelFor(
+        100, 8,
+        [&](int64_t b, int64_t e) {
+          std::lock_guard<std::mutex> lock(mu);
+          ranges.emplace_back(b, e);
+        },
+        ThreadPool::kGuided);
+    std::sort(ranges.begin(), ranges.end());
+    ASSERT_EQ(ranges, want);
+  }
+  // Every index once for other shapes, and one range when a single grain covers n.
+  for (int threads : {2, 3, 8}) {
+    ThreadPool p(threads);
+    for (int64_t n : {1, 5, 64, 1000, 4096}) {
+      for (int64_t grain : {1, 7, 32}) {
+        std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+        std::atomic<int> calls{0};
+        p.ParallelFor(
+            n, grain,
+            [&](int64_t b, int64_t e) {
+              ++calls;
+              ASSERT_EQ(b % grain, 0);
+              ASSERT_TRUE(e == n || e % grain == 0);
+              for (int64_t i = b; i < e; ++i) hits[static_cast<size_t>(i)]++;
+            },
+            ThreadPool::kGuided);
+        for (auto& h : hits) ASSERT_EQ(h.load(), 1) << n << " " << grain;
+        if (n <= grain) EXPECT_EQ(calls.load(), 1);
+      }
+    }
+  }
+}
+
 TEST(ThreadPoolTest, DestroyWhileWorkersSleep) {
   for (int rep = 0; rep < 3; ++rep) {
     ThreadPool pool(2);
