@@ -6,9 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "kernels/kernel_test_util.h"
@@ -237,6 +239,50 @@ TEST(SelectiveScanTest, LongerSequence) {
     SelectiveScan(ArgsFor(c, 0, c.T, state, y), &pool3);
     Check(c, y, state, "SIMD");
   });
+}
+
+// The state decay exp(dt * A) alone, to within 1.5 ulp of exp of the F32 product: dt > 20 passes
+// softplus unchanged (the Mamba threshold), B = 0 and S = 1 leave S' = exp(dt * A). Arguments
+// sweep [-87, 0] (below about -87.3 hn::Exp flushes to 0), for the decode (T = 1) path and the
+// prefill (channel-lanes, T = 4: four decays multiplied, 1.5 ulp per step allowed) path,
+// d_state 16 and 8.
+TEST(SelectiveScanTest, StateDecayIsExpWithinOneAndAHalfUlp) {
+  const float dt_value = 25.0f;
+  for (int64_t ds : {16, 8}) {
+    const int64_t di = 512;
+    for (int64_t T : {1, 4}) {
+      // The T-step decay exp(T dt A) stays a normal float: T dt A >= -87.
+      std::vector<float> A(di * ds);
+      for (size_t i = 0; i < A.size(); ++i) {
+        A[i] = -87.0f / (dt_value * static_cast<float>(T)) * static_cast<float>(i) /
+               static_cast<float>(A.size() - 1);
+      }
+      const std::vector<float> x(T * di, 1.0f), dt(T * di, dt_value), B(T * ds, 0.0f);
+      const std::vector<float> C(T * ds, 0.0f);
+      ForEachTarget([&](const std::string& target) {
+        std::vector<float> state(di * ds, 1.0f), y(T * di);
+        SelectiveScanArgs a;
+        a.n_tokens = T, a.d_inner = di, a.d_state = ds;
+        a.x = x.data(), a.x_stride = di, a.dt = dt.data(), a.dt_stride = di;
+        a.A = A.data(), a.B = B.data(), a.B_stride = ds, a.C = C.data(), a.C_stride = ds;
+        a.state = state.data(), a.y = y.data(), a.y_stride = di;
+        SelectiveScan(a, nullptr);
+        double worst = 0;
+        for (size_t i = 0; i < A.size(); ++i) {
+          const float arg = dt_value * A[i];
+          const double want = std::exp(static_cast<double>(arg) * static_cast<double>(T));
+          const double ulp = std::ldexp(1.0, std::ilogb(want) - 23);
+          // T steps multiply T decays; each product rounds once more.
+          const double err = std::fabs(state[i] - want) / ulp / static_cast<double>(T);
+          worst = std::max(worst, err);
+          ASSERT_LE(err, 1.5) << target << " d_state " << ds << " T " << T << " arg " << arg
+                              << " got " << state[i] << " want " << want;
+        }
+        RecordProperty("worst_ulp_" + target + "_" + std::to_string(ds) + "_" + std::to_string(T),
+                       std::to_string(worst));
+      });
+    }
+  }
 }
 
 }  // namespace
