@@ -180,13 +180,17 @@ HWY_INLINE void DotQ4K5K(const uint8_t* HWY_RESTRICT row0, size_t row_bytes, con
 // the exact integers of the stored-layout kernel's lanes (AccumulateQ4K5K). The F32 step is
 // shared (AccumulateQ4KSums), so both layouts give the same bits.
 struct Q4KGrouped {
-  __m256i ca[4], cb[4];
+  __m256i ca[4], cb[4];  // cb: VNNI Q4_K 16 x the code (kQ4KHighNibbleInPlace), else the code
   // Per lane L: VNNI Q4_K words [s_j, s_{j+4}] (sc1); VNNI Q5_K dwords s_j (sc1) and s_{j+4}
   // (sc2); otherwise words [s_j, s_j] (sc1) and [s_{j+4}, s_{j+4}] (sc2).
   __m256i sc1, sc2;
   __m128i m16;
   __m128 dd;
 };
+
+// Whether UnpackQ4KGrouped leaves Q4_K's high nibbles in place (cb = 16 x code): with VNNI,
+// whose u8 x s8 products accumulate in int32 without the pair saturation of pmaddubsw.
+constexpr bool kQ4KHighNibbleInPlace = HWY_TARGET == HWY_AVX3_DL;
 
 template <bool kQ5>
 HWY_INLINE void UnpackQ4KGrouped(const uint8_t* HWY_RESTRICT blk, Q4KGrouped* u) {
@@ -220,15 +224,24 @@ HWY_INLINE void UnpackQ4KGrouped(const uint8_t* HWY_RESTRICT blk, Q4KGrouped* u)
   const uint8_t* codes = blk + quant::KQuantCodesOffset(kQ5);
   [[maybe_unused]] __m256i hb;
   if constexpr (kQ5) hb = LoadI(blk + 16);  // bit t: ca[t]'s 5th bits, bit 4 + t: cb[t]'s
-#define MAMBA_Q4KG_CODES(t)                                       \
-  {                                                               \
-    const __m256i q = LoadI(codes + 32 * (t));                    \
-    u->ca[t] = _mm256_and_si256(q, mask);                         \
-    u->cb[t] = _mm256_and_si256(_mm256_srli_epi16(q, 4), mask);   \
-    if constexpr (kQ5) {                                          \
-      u->ca[t] = _mm256_or_si256(u->ca[t], BitTo16<(t)>(hb));     \
-      u->cb[t] = _mm256_or_si256(u->cb[t], BitTo16<4 + (t)>(hb)); \
-    }                                                             \
+  // VNNI Q4_K: cb keeps the high nibbles in place (16 x the code, <= 240 as u8), one AND
+  // instead of a shift and an AND; AccumulateQ4KGrouped takes the factor 16 out exactly.
+  constexpr bool kHigh16 = kQ4KHighNibbleInPlace && !kQ5;
+  const __m256i mask_hi = _mm256_set1_epi8(static_cast<char>(0xF0));
+#define MAMBA_Q4KG_CODES(t)                                                \
+  {                                                                        \
+    __m256i q = LoadI(codes + 32 * (t));                                   \
+    if constexpr (kHigh16) asm("" : "+v"(q)); /* one load for both ANDs */ \
+    u->ca[t] = _mm256_and_si256(q, mask);                                  \
+    if constexpr (kHigh16) {                                               \
+      u->cb[t] = _mm256_and_si256(q, mask_hi);                             \
+    } else {                                                               \
+      u->cb[t] = _mm256_and_si256(_mm256_srli_epi16(q, 4), mask);          \
+    }                                                                      \
+    if constexpr (kQ5) {                                                   \
+      u->ca[t] = _mm256_or_si256(u->ca[t], BitTo16<(t)>(hb));              \
+      u->cb[t] = _mm256_or_si256(u->cb[t], BitTo16<4 + (t)>(hb));          \
+    }                                                                      \
   }
   MAMBA_Q4KG_CODES(0)
   MAMBA_Q4KG_CODES(1)
@@ -254,8 +267,10 @@ HWY_INLINE void AccumulateQ4KGrouped(const Q4KGrouped& u, const QuantActs& x,
     // |D| <= 16 * 31 * 127: int32 products.
     isum = _mm256_add_epi32(_mm256_mullo_epi32(da, u.sc1), _mm256_mullo_epi32(db, u.sc2));
   } else {
-    // |D| <= 16 * 15 * 127 < 2^15: each lane's low int16 word is its value.
-    isum = _mm256_madd_epi16(_mm256_blend_epi16(da, _mm256_slli_epi32(db, 16), 0xAA), u.sc1);
+    // |D| <= 16 * 15 * 127 < 2^15: each lane's low int16 word is its value. db is 16 D(j + 4)
+    // (high nibbles in place), so shifting it by 12 puts D(j + 4) in the high word.
+    static_assert(kQ4KHighNibbleInPlace);
+    isum = _mm256_madd_epi16(_mm256_blend_epi16(da, _mm256_slli_epi32(db, 12), 0xAA), u.sc1);
   }
 #else
   // int16 pair sums: 4 of at most 2 * 31 * 127 per chain, no saturation.
