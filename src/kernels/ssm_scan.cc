@@ -9,7 +9,8 @@
 // d_inner 1536, d_state 16: 1.27x faster with AVX-512, the same with AVX2). The per-channel
 // scalar math (softplus, the D skip, the SiLU gate) is vectorized over channels before and after.
 // Parallel over channels.
-// Accuracy vs SelectiveScanRef: hn::Exp/Log1p are within 1-2 ulp of libm; sums are reassociated.
+// Accuracy vs SelectiveScanRef: hn::Exp/Log1p (and ScanExp, the decay's exp on AVX-512) are
+// within 1-2 ulp of libm; sums are reassociated.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/ssm_scan.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
