@@ -287,6 +287,12 @@ HWY_INLINE void Transpose16x8(const uint8_t* blk, size_t off, __m256i* r) {
   r[3] = _mm256_unpackhi_epi64(t1, t3);
 }
 
+// Q4_0 / Q4_1 with VNNI: CodesFromWords leaves the high nibbles in place (c[4 + t] = 16 x the
+// code, <= 240 as u8; vpdpbusd sums u8 x s8 products in int32 without pmaddubsw's saturation).
+template <DType kT>
+constexpr bool kHighNibbleInPlace = HWY_TARGET == HWY_AVX3_DL &&
+                                    (kT == DType::kQ4_0 || kT == DType::kQ4_1);
+
 // Code vectors per 8-block group: Q8_0 without VNNI keeps the signed codes and their magnitudes.
 template <DType kT>
 constexpr int kCodeVectors = (kT == DType::kQ8_0 && HWY_TARGET != HWY_AVX3_DL) ? 16 : 8;
@@ -310,11 +316,17 @@ HWY_INLINE void CodesFromWords(const __m256i* w, [[maybe_unused]] __m256i qh, __
 #endif
   } else {
     // qs byte i holds element i (low nibble) and element i + 16 (high nibble), so byte b of c[t]
-    // is element 4t + b for every t.
+    // is element 4t + b for every t. kHighNibbleInPlace: c[4 + j] keeps the high nibbles in
+    // place (16 x the code), one AND instead of a shift and an AND; DotCodes8T divides the
+    // factor 16 out of those sums exactly.
     const __m256i m = _mm256_set1_epi8(0x0F);
     for (int j = 0; j < 4; ++j) {
       c[j] = _mm256_and_si256(w[j], m);
-      c[4 + j] = _mm256_and_si256(_mm256_srli_epi16(w[j], 4), m);
+      if constexpr (kHighNibbleInPlace<kT>) {
+        c[4 + j] = _mm256_and_si256(w[j], _mm256_set1_epi8(static_cast<char>(0xF0)));
+      } else {
+        c[4 + j] = _mm256_and_si256(_mm256_srli_epi16(w[j], 4), m);
+      }
     }
     if constexpr (kT == DType::kQ5_0 || kT == DType::kQ5_1) {
       // The 5th bits: qh bit e is element e's. For c[t], byte b of lane k takes bit 4t + b: byte
@@ -397,6 +409,8 @@ HWY_INLINE __m256i DotCodes8T(const __m256i* c, const int8_t* xt, __m256i init) 
         : "+v"(acc2)
         : "v"(c[4 + t]), "vm"(LoadI(xt + 32 * (4 + t))));
   }
+  // acc2 = 16 x the high nibbles' sums (kHighNibbleInPlace): a multiple of 16, shifted exactly.
+  if constexpr (kHighNibbleInPlace<kT>) acc2 = _mm256_srai_epi32(acc2, 4);
   return _mm256_add_epi32(init, acc2);
 #else
   if constexpr (kT == DType::kQ8_0) {
