@@ -185,43 +185,20 @@ void ScanBlockStateLanes(DS ds, const SelectiveScanArgs& a, int64_t c0, int64_t 
   HWY_ALIGN float dt_buf[kBlock];   // [block] softplus(dt)
   HWY_ALIGN float dtx_buf[kBlock];  // [block] dt * x
   HWY_ALIGN float y_buf[kBlock];    // [block] S C
+  // Locals, so the state stores do not make the compiler reload them from `a`.
+  float* const state = a.state;  // [d_inner, d_state]
+  const float* const A = a.A;    // [d_inner, d_state]
   for (int64_t t = 0; t < a.n_tokens; ++t) {
     int64_t j = 0;
     for (; j + NF <= nb; j += NF) Prologue(df, a, t, c0 + j, dt_buf + j, dtx_buf + j);
     for (; j < nb; ++j) Prologue(d1, a, t, c0 + j, dt_buf + j, dtx_buf + j);
     const float* Bt = a.B + t * a.B_stride;  // [d_state]
     const float* Ct = a.C + t * a.C_stride;  // [d_state]
-    j = 0;
-#ifdef MAMBA_SCAN_TRANSPOSED_SUMS
-    // NF channels at a time when d_state is whole vectors of NF lanes: the same per-channel
-    // arithmetic (acc1 is zero, added as a zero vector), the horizontal sums formed together.
-    if (NS == NF && n_state % NS == 0) {
-      // Locals, so the state stores do not make the compiler reload them from `a`.
-      float* const state = a.state;
-      const float* const A = a.A;
-      HWY_ALIGN float acc_buf[16 * 16];  // [NF channels, NF lanes], NF <= 16
-      for (; j + NF <= nb; j += NF) {
-        for (int64_t i = 0; i < NF; ++i) {
-          const int64_t c = c0 + j + i;
-          float* S = state + c * n_state;     // [d_state]
-          const float* Ac = A + c * n_state;  // [d_state]
-          const auto dt = hn::Set(ds, dt_buf[j + i]);
-          const auto dtx = hn::Set(ds, dtx_buf[j + i]);
-          auto acc = hn::Zero(ds);
-          for (int64_t n = 0; n < n_state; n += NS) {
-            acc = StateStep(ds, dt, dtx, Ac + n, S + n, Bt + n, Ct + n, acc);
-          }
-          hn::Store(acc, ds, acc_buf + i * NF);
-        }
-        SumHalvesTransposed(acc_buf, y_buf + j);
-        hn::Store(hn::Add(hn::Load(df, y_buf + j), hn::Zero(df)), df, y_buf + j);
-      }
-    }
-#endif
-    for (; j < nb; ++j) {
-      const int64_t c = c0 + j;
-      float* S = a.state + c * n_state;     // [d_state]
-      const float* Ac = a.A + c * n_state;  // [d_state]
+    // Block channel j's states updated NS lanes at a time (when NS > 1): returns acc, and in
+    // *n the states done (the rest go one at a time).
+    auto vector_states = [&](int64_t j, int64_t* n_done) HWY_ATTR {
+      float* S = state + (c0 + j) * n_state;     // [d_state]
+      const float* Ac = A + (c0 + j) * n_state;  // [d_state]
       auto acc = hn::Zero(ds);
       int64_t n = 0;
       if (NS > 1) {
@@ -231,6 +208,31 @@ void ScanBlockStateLanes(DS ds, const SelectiveScanArgs& a, int64_t c0, int64_t 
           acc = StateStep(ds, dt, dtx, Ac + n, S + n, Bt + n, Ct + n, acc);
         }
       }
+      *n_done = n;
+      return acc;
+    };
+    j = 0;
+#ifdef MAMBA_SCAN_TRANSPOSED_SUMS
+    // NF channels at a time when d_state is whole vectors of NF lanes: the same per-channel
+    // arithmetic (acc1 is zero, added as a zero vector), the horizontal sums formed together.
+    if (NS == NF && n_state % NS == 0) {
+      HWY_ALIGN float acc_buf[16 * 16];  // [NF channels, NF lanes], NF <= 16
+      for (; j + NF <= nb; j += NF) {
+        for (int64_t i = 0; i < NF; ++i) {
+          int64_t n;
+          hn::Store(vector_states(j + i, &n), ds, acc_buf + i * NF);
+        }
+        SumHalvesTransposed(acc_buf, y_buf + j);
+        hn::Store(hn::Add(hn::Load(df, y_buf + j), hn::Zero(df)), df, y_buf + j);
+      }
+    }
+#endif
+    for (; j < nb; ++j) {
+      const int64_t c = c0 + j;
+      float* S = state + c * n_state;     // [d_state]
+      const float* Ac = A + c * n_state;  // [d_state]
+      int64_t n;
+      const auto acc = vector_states(j, &n);
       auto acc1 = hn::Zero(d1);
       const auto dt1 = hn::Set(d1, dt_buf[j]);
       const auto dtx1 = hn::Set(d1, dtx_buf[j]);
