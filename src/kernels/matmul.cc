@@ -72,7 +72,7 @@ HWY_INLINE hn::Vec<DF> LoadW(DF df, const hwy::bfloat16_t* HWY_RESTRICT p) {
 // result independent of the rows batched with it. kPrefetchAhead > 0: the NW rows are swept
 // linearly, that many bytes ahead, into L2 (see kBatchPrefetchBytes).
 // w_row_stride / y_row_stride: elements from weight row r to r + 1 and from output r to r + 1
-// (the defaults: contiguous rows; two-stream decode passes rows half a range apart).
+// (the defaults: contiguous rows; multi-stream decode passes rows a fraction of a range apart).
 template <int NX, int NW, typename WT, int64_t kPrefetchAhead = 0>
 HWY_INLINE void TileBody(const float* HWY_RESTRICT x, int64_t x_stride, const WT* HWY_RESTRICT w,
                          int64_t cols, float* HWY_RESTRICT y, int64_t y_stride,
@@ -172,23 +172,29 @@ HWY_NOINLINE void RowsBatch(const float* HWY_RESTRICT x, int64_t x_stride, const
   }
 }
 
-// Single-row decode of rows [0, nrows) in two streams: rows i and h + i (h = nrows / 2) per pass,
-// each row's arithmetic that of RowsBatch<1, 1> (bit-identical), the odd row last. Two long
-// sequential streams and two FMA chains: one chain of 4-cycle FMAs consumes at most 32 bytes of
-// F16 per 4 cycles (~28 GB/s), about the memory's rate, and the two together fell short of
-// either; two adjacent rows per pass instead break each stream every row, which the hardware
-// prefetchers did not follow (slower than one row). Measured on Zen 4, AVX-512, interleaved
-// rounds, one row -> two streams: 1.4b F16 decode 1 thread 9.11 -> 9.57 tok/s (paired 82.0 ->
-// 90.8 %), 2 threads 15.6 -> 18.3 (82.2 -> 88.1 %); 370m F16 1 thread 34.9 -> 36.6 (87.9 ->
-// 94.9 %).
+// Single-row decode of rows [0, nrows) in kDecodeStreams streams: rows i, q + i, 2q + i, ...
+// (q = nrows / kDecodeStreams) per pass, each row's arithmetic that of RowsBatch<1, 1>
+// (bit-identical), the leftover rows last. Long sequential streams and as many FMA chains: one
+// chain of 4-cycle FMAs consumes at most 32 bytes of F16 per 4 cycles (~28 GB/s), about the
+// memory's rate, and fell short of it; adjacent rows per pass instead break each stream every
+// row, which the hardware prefetchers did not follow (slower than one row). Measured in
+// interleaved decode rounds (paired fraction of the bandwidth limit):
+// - Zen 4, AVX-512, one row -> two streams: 1.4b F16 1 thread 82.0 -> 90.8 %, 2 threads 82.2 ->
+//   88.1 %; 370m F16 1 thread 87.9 -> 94.9 %.
+// - Intel Xeon (2 MiB L2), AVX-512, two -> four streams: 370m F16 1 thread 80.2 -> 89.2 %,
+//   2 threads 77.1 -> 84.5 %; 1.4b F16 1 thread 81.2 -> 90.6 %; 370m F32 102 -> 106 %, BF16
+//   87.4 -> 88.2 %. Eight streams were no faster than four.
+constexpr int kDecodeStreams = 4;
 template <typename WT>
-HWY_NOINLINE void RowsTwoStreams(const float* HWY_RESTRICT x, const WT* HWY_RESTRICT w,
-                                 int64_t nrows, int64_t cols, float* HWY_RESTRICT y) {
-  const int64_t h = nrows / 2;
-  for (int64_t i = 0; i < h; ++i) {
-    TileBody<1, 2, WT>(x, 0, w + i * cols, cols, y + i, 0, h * cols, h);
+HWY_NOINLINE void RowsStreams(const float* HWY_RESTRICT x, const WT* HWY_RESTRICT w, int64_t nrows,
+                              int64_t cols, float* HWY_RESTRICT y) {
+  const int64_t q = nrows / kDecodeStreams;
+  for (int64_t i = 0; i < q; ++i) {
+    TileBody<1, kDecodeStreams, WT>(x, 0, w + i * cols, cols, y + i, 0, q * cols, q);
   }
-  if (nrows % 2 != 0) TileBody<1, 1, WT>(x, 0, w + 2 * h * cols, cols, y + 2 * h, 0);
+  for (int64_t r = kDecodeStreams * q; r < nrows; ++r) {
+    TileBody<1, 1, WT>(x, 0, w + r * cols, cols, y + r, 0);
+  }
 }
 
 using RowsBatchFn = void (*)(const float*, int64_t, const void*, int64_t, int64_t, float*, int64_t);
@@ -291,7 +297,7 @@ void MatMulT(const WeightMatrix& w, const float* x, int64_t x_stride, int64_t n,
     static constexpr RowsBatchFn kQuads = &RowsBatchErased<1, 4, WT>;
     // Rows per pass: 2 for batched decode once the input rows outgrow L1; for one input row,
     // enough independent FMA chains to keep up with memory (DecodeRowsPerPass), and where that
-    // is one, two streams of rows (RowsTwoStreams).
+    // is one, several streams of rows (RowsStreams).
     int rows_per_pass = 1;
     if (n == 1) {
       rows_per_pass = DecodeRowsPerPass<WT>();
@@ -303,7 +309,7 @@ void MatMulT(const WeightMatrix& w, const float* x, int64_t x_stride, int64_t n,
         [&](int64_t r0, int64_t r1) {
           int64_t r = r0;
           if (n == 1 && rows_per_pass == 1) {
-            RowsTwoStreams<WT>(x, wd + r0 * cols, r1 - r0, cols, y + r0);
+            RowsStreams<WT>(x, wd + r0 * cols, r1 - r0, cols, y + r0);
             return;
           }
           if (rows_per_pass > 1) {

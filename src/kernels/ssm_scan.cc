@@ -171,6 +171,23 @@ HWY_INLINE void SumHalvesTransposed(const float* HWY_RESTRICT acc, float* HWY_RE
 #endif  // HWY_TARGET
 #endif  // x86 AVX2 / AVX3
 
+// A decode reads each channel's state row and A row from memory once per token (the weight
+// stream evicts them between tokens), one cache line apart per channel: the hardware prefetchers
+// stop at every 4 KiB page (64 channels at d_state 16), where the scan then stalls on memory.
+// So the rows kPrefetchChannels ahead are prefetched (state with intent to write). A prefetch
+// never faults, so running past the last channel is harmless.
+constexpr int64_t kPrefetchChannels = 32;
+// (Addresses formed as integers: they may lie past the arrays.)
+HWY_INLINE void PrefetchStateRows(const float* state, const float* A, int64_t offset,
+                                  int64_t n_floats) {
+  const uintptr_t s = reinterpret_cast<uintptr_t>(state) + 4 * static_cast<uintptr_t>(offset);
+  const uintptr_t a = reinterpret_cast<uintptr_t>(A) + 4 * static_cast<uintptr_t>(offset);
+  for (uintptr_t i = 0; i < 4 * static_cast<uintptr_t>(n_floats); i += 64) {
+    __builtin_prefetch(reinterpret_cast<const void*>(s + i), 1, 3);
+    __builtin_prefetch(reinterpret_cast<const void*>(a + i), 0, 3);
+  }
+}
+
 // Channels [c0, c1) (at most kBlock) for all tokens, lanes over d_state: per (token, channel) the
 // state row is updated NS lanes at a time (acc lane i sums the states n = i mod NS in order, the
 // leftover d_state % NS states one at a time in acc1), and y = SumHalves(acc) + acc1.
@@ -218,6 +235,7 @@ void ScanBlockStateLanes(DS ds, const SelectiveScanArgs& a, int64_t c0, int64_t 
     if (NS == NF && n_state % NS == 0) {
       HWY_ALIGN float acc_buf[16 * 16];  // [NF channels, NF lanes], NF <= 16
       for (; j + NF <= nb; j += NF) {
+        PrefetchStateRows(state, A, (c0 + j + kPrefetchChannels) * n_state, NF * n_state);
         for (int64_t i = 0; i < NF; ++i) {
           int64_t n;
           hn::Store(vector_states(j + i, &n), ds, acc_buf + i * NF);
