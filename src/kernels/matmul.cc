@@ -290,15 +290,15 @@ inline int64_t RowGrain(int64_t cols, int64_t n, int64_t unit) {
   return (rows + unit - 1) / unit * unit;
 }
 
-// out[0, n) = the weights [0, n) widened to F32 (exact), with the tiles' own conversions.
+// dst[0, n) = src[0, n) widened to F32 (exact), by the tiles' own conversions (LoadW).
 template <typename WT>
-void WidenRows(const WT* HWY_RESTRICT w, int64_t n, float* HWY_RESTRICT out) {
+void ConvertRow(const WT* HWY_RESTRICT src, int64_t n, float* HWY_RESTRICT dst) {
   const hn::ScalableTag<float> df;
-  const hn::CappedTag<float, 1> d1;
   const int64_t N = static_cast<int64_t>(hn::Lanes(df));
-  int64_t i = 0;
-  for (; i + N <= n; i += N) hn::StoreU(LoadW(df, w + i), df, out + i);
-  for (; i < n; ++i) hn::StoreU(LoadW(d1, w + i), d1, out + i);
+  int64_t c = 0;
+  for (; c + N <= n; c += N) hn::StoreU(LoadW(df, src + c), df, dst + c);
+  const hn::CappedTag<float, 1> d1;
+  for (; c < n; ++c) hn::StoreU(LoadW(d1, src + c), d1, dst + c);
 }
 
 template <typename WT>
@@ -362,7 +362,7 @@ void MatMulT(const WeightMatrix& w, const float* x, int64_t x_stride, int64_t n,
       for (int64_t r = r0; r < r1; r += kTileW) {
         const int64_t nw = std::min<int64_t>(kTileW, r1 - r);
         if (widen_once) {
-          WidenRows(wd + r * cols, nw * cols, wide.data());
+          ConvertRow(wd + r * cols, nw * cols, wide.data());
           for (int64_t i = i0; i < i1; i += kTileX) {
             const int64_t nx = std::min<int64_t>(kTileX, i1 - i);
             kF32Table[nx - 1][nw - 1](x + i * x_stride, x_stride, wide.data(), cols,
@@ -393,17 +393,6 @@ void MatMulSimd(const WeightMatrix& w, const float* x, int64_t x_stride, int64_t
       break;
   }
   MAMBA_CHECK(false, "MatMul: unsupported dtype %d", static_cast<int>(w.dtype));
-}
-
-// dst[0, n) = src[0, n) widened to F32.
-template <typename WT>
-void ConvertRow(const WT* HWY_RESTRICT src, int64_t n, float* HWY_RESTRICT dst) {
-  const hn::ScalableTag<float> df;
-  const int64_t N = static_cast<int64_t>(hn::Lanes(df));
-  int64_t c = 0;
-  for (; c + N <= n; c += N) hn::StoreU(LoadW(df, src + c), df, dst + c);
-  const hn::CappedTag<float, 1> d1;
-  for (; c < n; ++c) hn::StoreU(LoadW(d1, src + c), d1, dst + c);
 }
 
 void ConvertToF32Simd(DType dtype, const void* src, int64_t n, float* dst) {
