@@ -124,6 +124,11 @@ void MatMulArgs(benchmark::internal::Benchmark* b) {
       b->Args({dtype, rows, cols, 1, 2, 0});
     }
   }
+  // Prefill shapes of 1.4b (in_proj, out_proj), one prefill chunk (128 input rows), 1 thread.
+  for (int dtype : {0, 1}) {
+    b->Args({dtype, 8192, 2048, 128, 0, 0});
+    b->Args({dtype, 2048, 4096, 128, 0, 0});
+  }
 }
 BENCHMARK(BM_MatMul)->Apply(MatMulArgs)->Unit(benchmark::kMicrosecond);
 

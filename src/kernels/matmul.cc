@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -319,6 +320,10 @@ void ConvertRow(const WT* HWY_RESTRICT src, int64_t n, float* HWY_RESTRICT dst) 
   for (; c < n; ++c) hn::StoreU(LoadW(d1, src + c), d1, dst + c);
 }
 
+// clang-format off
+#include "kernels/matmul_gemm-inl.h"
+// clang-format on
+
 template <typename WT>
 void MatMulT(const WeightMatrix& w, const float* x, int64_t x_stride, int64_t n, float* y,
              int64_t y_stride, ThreadPool* pool) {
@@ -358,6 +363,7 @@ void MatMulT(const WeightMatrix& w, const float* x, int64_t x_stride, int64_t n,
         kDecodeRangesPerThread);
     return;
   }
+  if (n >= kGemmMinRows) return GemmT<WT>(wd, w.rows, cols, x, x_stride, n, y, y_stride, pool);
   static constexpr auto kTable = MakeTileTable<WT>(std::make_integer_sequence<int, kTileX>());
   // Input rows per block: every weight row of this thread's range streams past the block
   // [x_block, cols] F32 once; each loaded weight vector is reused by the kTileX input rows of a

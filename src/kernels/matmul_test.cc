@@ -151,9 +151,10 @@ TEST(MatMulTest, LargeShapesWithPool) {
   }
 }
 
-// A row's result does not depend on the rows it is batched with: every kernel path (one weight
-// row per pass, two per pass once the inputs outgrow L1, the prefill tiles for n > 8) sums each
-// output in the same order, so batched decode and prefill are bit-identical to decoding alone.
+// A row's result does not depend on the rows it is batched with: every kernel path below the
+// GEMM (one weight row per pass, two per pass once the inputs outgrow L1, the dot-product tiles
+// for 8 < n < 32) sums each output in the same order, so batched decode and short prefills are
+// bit-identical to decoding alone.
 // 301 rows (odd: a paired chunk ends in a single row), 1541 columns (a tail), n up to 19.
 TEST(MatMulTest, RowsBitIdenticalWhateverTheBatch) {
   std::mt19937 rng(11);
@@ -172,6 +173,65 @@ TEST(MatMulTest, RowsBitIdenticalWhateverTheBatch) {
         std::vector<float> y(n * rows, -7.0f);
         MatMul(w.view(), x.data(), cols, n, y.data(), rows, &pool2);
         ASSERT_EQ(std::memcmp(y.data(), alone.data(), y.size() * sizeof(float)), 0);
+      }
+    });
+  }
+}
+
+// The prefill GEMM (n >= 32 input rows): odd shapes (partial weight tiles, partial input
+// panels, columns beyond one weight block of 256 and not a multiple of it, strides wider than
+// the rows) against the exact products and MatMulRef, on every target, inline and on 2 threads.
+TEST(MatMulTest, GemmMatchesRefOddShapes) {
+  std::mt19937 rng(4321);
+  ThreadPool pool2(2);
+  const int64_t kShapes[][2] = {{1, 1}, {13, 3}, {15, 17}, {31, 300}, {67, 129}, {29, 1000}};
+  for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16}) {
+    for (const auto& [rows, cols] : kShapes) {
+      const TestWeights w = MakeWeights(rng, dtype, rows, cols);
+      for (int64_t n : {32, 33, 47, 65}) {
+        const int64_t x_stride = cols + 5, y_stride = rows + 3;
+        const std::vector<float> x = RandomVec(rng, n * x_stride, -1.0f, 1.0f);
+        std::vector<float> y_ref(n * y_stride, -7.0f);
+        MatMulRef(w.view(), x.data(), x_stride, n, y_ref.data(), y_stride);
+        const Expected e = ExactProducts(w, x, x_stride, n);
+        ForEachTarget([&](const std::string&) {
+          for (ThreadPool* pool : {static_cast<ThreadPool*>(nullptr), &pool2}) {
+            SCOPED_TRACE(testing::Message() << DTypeName(dtype) << " rows=" << rows << " cols="
+                                            << cols << " n=" << n << " pool=" << (pool != nullptr));
+            std::vector<float> y(n * y_stride, -7.0f);
+            MatMul(w.view(), x.data(), x_stride, n, y.data(), y_stride, pool);
+            Check(e, rows, cols, n, y, y_stride, "MatMul", &y_ref);
+          }
+        });
+        if (HasFailure()) return;
+      }
+    }
+  }
+}
+
+// The GEMM sums each output over the columns in order, one product at a time, so an input row's
+// result is bit-identical whatever the batch (n >= 32), its place in it and the thread count.
+TEST(MatMulTest, GemmRowsBitIdenticalWhateverTheBatchAndThreads) {
+  std::mt19937 rng(12);
+  ThreadPool pool2(2), pool3(3);
+  const int64_t rows = 301, cols = 541;
+  for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16}) {
+    const TestWeights w = MakeWeights(rng, dtype, rows, cols);
+    const std::vector<float> x = RandomVec(rng, 100 * cols, -1.0f, 1.0f);  // [100, cols]
+    ForEachTarget([&](const std::string&) {
+      std::vector<float> all(100 * rows);  // [100, rows], inline
+      MatMul(w.view(), x.data(), cols, 100, all.data(), rows, nullptr);
+      for (int64_t first : {0, 3, 40}) {
+        for (int64_t n : {32, 33, 60}) {
+          for (ThreadPool* pool : {&pool2, &pool3}) {
+            SCOPED_TRACE(testing::Message() << DTypeName(dtype) << " rows " << first << ".."
+                                            << first + n << " threads=" << pool->num_threads());
+            std::vector<float> y(n * rows, -7.0f);
+            MatMul(w.view(), x.data() + first * cols, cols, n, y.data(), rows, pool);
+            ASSERT_EQ(std::memcmp(y.data(), all.data() + first * rows, y.size() * sizeof(float)),
+                      0);
+          }
+        }
       }
     });
   }
