@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 // MatMul, GatherRows and ConvertToF32 (Highway, runtime dispatch). Weights stay in their stored
 // dtype (F32/F16/BF16) and are widened to F32 in registers; accumulation is F32. Each output is a
-// dot product over `cols` (weights are [rows, cols] row-major), computed by a register tile of
-// kTileX input rows x kTileW weight rows, so every loaded weight vector is reused across the
-// input rows of the tile. Scalar twin: matmul_ref.cc.
+// dot product over `cols` (weights are [rows, cols] row-major). Decode and short prefills (n < 32)
+// compute it by register tiles of input rows x weight rows of vector dot products, so every
+// loaded weight vector is reused across the input rows of the tile; longer prefills by the
+// outer-product GEMM of matmul_gemm-inl.h. Scalar twin: matmul_ref.cc.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/matmul.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
@@ -11,7 +12,6 @@
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -70,13 +70,14 @@ HWY_INLINE hn::Vec<DF> LoadW(DF df, const hwy::bfloat16_t* HWY_RESTRICT p) {
 
 // y[i * y_stride + r] = sum_c x[i * x_stride + c] * w[r * cols + c] for i < NX, r < NW.
 // x: [NX, cols] (stride x_stride); w: [NW, cols] contiguous rows; y: [NX, NW] (stride y_stride).
-// Every product path (prefill tiles, single and batched decode) is this body, so each output is
-// summed in the same order whatever the path: decode is bit-identical to prefill, and a row's
-// result independent of the rows batched with it. kPrefetchAhead > 0: the NW rows are swept
-// linearly, that many bytes ahead, into L2 (see kBatchPrefetchBytes). kRowAhead > 0: each of the
-// NW rows is prefetched that many bytes ahead of where it is read (see RowsStreams).
-// w_row_stride / y_row_stride: elements from weight row r to r + 1 and from output r to r + 1
-// (the defaults: contiguous rows; multi-stream decode passes rows a fraction of a range apart).
+// Every product path below the GEMM (short prefill tiles, single and batched decode) is this
+// body, so each output is summed in the same order whatever the path: decode is bit-identical to
+// those prefills, and a row's result independent of the rows batched with it. kPrefetchAhead > 0:
+// the NW rows are swept linearly, that many bytes ahead, into L2 (see kBatchPrefetchBytes).
+// kRowAhead > 0: each of the NW rows is prefetched that many bytes ahead of where it is read (see
+// RowsStreams). w_row_stride / y_row_stride: elements from weight row r to r + 1 and from output r
+// to r + 1 (the defaults: contiguous rows; multi-stream decode passes rows a fraction of a range
+// apart).
 template <int NX, int NW, typename WT, int64_t kPrefetchAhead = 0, int64_t kRowAhead = 0>
 HWY_INLINE void TileBody(const float* HWY_RESTRICT x, int64_t x_stride, const WT* HWY_RESTRICT w,
                          int64_t cols, float* HWY_RESTRICT y, int64_t y_stride,
@@ -160,8 +161,8 @@ constexpr int64_t kBatchPrefetchBytes = 4096;
 // rows (separate streams cols apart) drops to 9-12 GB/s without software prefetch and ~24 GB/s
 // with it; 2 accumulators per row are no faster than 1 and 4 are slower (21 GB/s); for 8 rows
 // (server, 130m F32) the 4-row interleaved Tile<> streamed ~10 GB/s. One accumulator per output
-// summed in the same order as Tile<> keeps decode bit-identical to prefill, and a sequence's
-// logits independent of how many others share its batch.
+// summed in the same order as Tile<> keeps decode bit-identical to short prefills, and a
+// sequence's logits independent of how many others share its batch.
 // That one accumulator is one chain of dependent FMAs (4 cycles each on Zen 4 and recent Intel),
 // so a single row consumes at most one vector of weights per FMA latency: 64 bytes of F32 or
 // 32 bytes of F16/BF16 per chain step with AVX-512, enough for DRAM, but 16 bytes of F16 with

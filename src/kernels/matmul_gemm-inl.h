@@ -86,20 +86,6 @@ inline void PackInputPanels(const float* HWY_RESTRICT x, int64_t x_stride, int64
   }
 }
 
-// One thread's packed inputs and the call they belong to (NextGemmCall numbers the calls).
-struct GemmInputs {
-  AlignedBuffer<float> xp;
-  uint64_t call = 0;
-};
-inline GemmInputs& ThreadGemmInputs() {
-  static thread_local GemmInputs inputs;
-  return inputs;
-}
-inline uint64_t NextGemmCall() {
-  static std::atomic<uint64_t> calls{0};
-  return calls.fetch_add(1, std::memory_order_relaxed) + 1;
-}
-
 template <typename WT>
 void GemmT(const WT* HWY_RESTRICT wd, int64_t rows, int64_t cols, const float* x, int64_t x_stride,
            int64_t n, float* y, int64_t y_stride, ThreadPool* pool) {
@@ -107,20 +93,17 @@ void GemmT(const WT* HWY_RESTRICT wd, int64_t rows, int64_t cols, const float* x
   const int64_t N = static_cast<int64_t>(hn::Lanes(df));
   const int64_t P = kGemmNV * N;  // input rows per panel
   const int64_t panels = (n + P - 1) / P;
-  // Each thread packs all the inputs into its own buffer, kept between calls (a fresh allocation
-  // per call spent ~5 % of a 1.4b-shaped product zeroing new pages), so the panels it sweeps once
-  // per weight tile sit in its own core's caches (one shared copy, packed half by each thread,
-  // was slower).
-  const uint64_t call = NextGemmCall();
+  // The inputs packed once, [panels][cols][P], in a buffer kept by the calling thread between
+  // calls (a fresh allocation per call spent ~5 % of a 1.4b-shaped product zeroing new pages).
+  // (A copy per thread, each packing all panels into its own core's caches, was no faster.)
+  static thread_local AlignedBuffer<float> xp_buffer;
+  xp_buffer.EnsureSize(static_cast<size_t>(panels * P * cols));
+  float* xp = xp_buffer.data();  // (the pool's threads would see their own thread_local)
+  ParallelForOrInline(pool, panels, 1, [&](int64_t p0, int64_t p1) {
+    PackInputPanels(x, x_stride, n, cols, P, p0, p1, xp);
+  });
   const int64_t grain = RowGrain(cols, n, kGemmMR);
   ParallelForOrInline(pool, rows, grain, [&](int64_t r0, int64_t r1) {
-    GemmInputs& inputs = ThreadGemmInputs();
-    if (inputs.call != call) {
-      inputs.xp.EnsureSize(static_cast<size_t>(panels * P * cols));  // [panels][cols][P]
-      PackInputPanels(x, x_stride, n, cols, P, 0, panels, inputs.xp.data());
-      inputs.call = call;
-    }
-    const float* xp = inputs.xp.data();
     AlignedBuffer<float> wa(static_cast<size_t>(kGemmMR * kGemmKC));  // [kGemmMR][kGemmKC]
     // [panels][kGemmMR][P], and N rows of padding for the gathers below.
     AlignedBuffer<float> c(static_cast<size_t>((panels * kGemmMR + N) * P));
