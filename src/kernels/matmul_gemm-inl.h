@@ -30,7 +30,7 @@ constexpr int kGemmMR = 14;
 #endif
 constexpr int kGemmNV = 2;
 // Fewest input rows that take the GEMM; fewer take the dot-product tiles (bit-identical to
-// decode), so batched decode of up to this many sequences matches decoding each alone.
+// decode), so a batched decode step of fewer sequences gives each the bits of decoding it alone.
 constexpr int64_t kGemmMinRows = 32;
 
 // Columns per weight block: a tile's kGemmMR widened weight rows are [kGemmMR][kGemmKC], a
