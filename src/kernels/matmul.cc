@@ -30,6 +30,10 @@ namespace mamba {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
+// x86 targets below AVX-512 have 16 vector registers; AVX-512, NEON and SVE have 32. Sizes the
+// register tiles of every product path (RowsBatch pairs, prefill tiles, the GEMM).
+constexpr bool kSixteenVectorRegisters = HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3;
+
 // Loads Lanes(df) stored weights starting at p, widened to F32.
 template <class DF>
 HWY_INLINE hn::Vec<DF> LoadW(DF df, const float* HWY_RESTRICT p) {
@@ -233,11 +237,7 @@ constexpr int kRowsBatchMax = 8;
 // columns 43-51 -> 78-84 GFLOP/s; 768 columns, 24 KiB of input rows, slightly slower). It needs
 // 2 * NX accumulators + 3 registers: up to 8 rows with 32 vector registers, 6 with 16 (AVX2).
 constexpr int64_t kRowsPairMinInputBytes = int64_t{24} << 10;
-#if HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3
-constexpr int kRowsPairMax = 6;
-#else
-constexpr int kRowsPairMax = 8;
-#endif
+constexpr int kRowsPairMax = kSixteenVectorRegisters ? 6 : 8;
 template <typename WT, int NR, int... NXs>
 constexpr auto MakeRowsBatchTable(std::integer_sequence<int, NXs...>) {
   return std::array<RowsBatchFn, sizeof...(NXs)>{&RowsBatchErased<NXs + 1, NR, WT>...};
@@ -271,11 +271,7 @@ void TileErased(const float* x, int64_t x_stride, const void* w, int64_t cols, f
 // 1 thread F16 130-133 -> 137-139 t/s, BF16 127-137 (120 before widening once), 1.4b F16 pp512 at
 // 2 threads 58.5-60.1 (55.0-56.4 before either); F32 unchanged. 3 x 8 spills (100 t/s).
 constexpr int kTileX = 4;
-#if HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3
-constexpr int kTileW = 3;
-#else
-constexpr int kTileW = 6;
-#endif
+constexpr int kTileW = kSixteenVectorRegisters ? 3 : 6;
 // Decode (n == 1): rows per parallel chunk are a multiple of this.
 constexpr int kDecodeW = 4;
 // Prefill: most bytes of F32 input rows in one block, i.e. one sweep of every weight row. The

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 // Prefill GEMM for F32/F16/BF16 weights, included by matmul.cc inside its per-target namespace
-// (uses LoadW and ConvertRow from there). y[i, r] = sum_k x[i, k] * w[r, k] for n >= kGemmMinRows
-// input rows, in the register-blocked outer-product form: a kGemmMR x kGemmNV tile of
-// accumulators holds kGemmMR weight rows x (kGemmNV * lanes) input rows; each step k loads
-// kGemmNV vectors of inputs (packed k-major: [panel][cols][kGemmNV * lanes]) and broadcasts one
-// widened weight per weight row. Each output sums k = 0, 1, 2, ... in order, one product at a
+// (uses LoadW, ConvertRow and kSixteenVectorRegisters from there). y[i, r] = sum_k x[i, k] * w[r,
+// k] for n >= kGemmMinRows input rows, in the register-blocked outer-product form: a kGemmMR x
+// kGemmNV tile of accumulators holds kGemmMR weight rows x (kGemmNV * lanes) input rows; each step
+// k loads kGemmNV vectors of inputs (packed k-major: [panel][cols][kGemmNV * lanes]) and broadcasts
+// one widened weight per weight row. Each output sums k = 0, 1, 2, ... in order, one product at a
 // time, whatever the tile, thread count or batch: deterministic, but not the order of the decode
 // kernels (lane j of a vector takes columns j, j + N, ...), so prefill and decode agree to F32
 // rounding, not bit for bit.
@@ -18,16 +18,12 @@
 #define MAMBA_KERNELS_MATMUL_GEMM_INL_H_
 #endif
 
-// (Included inside namespace mamba::HWY_NAMESPACE, after LoadW and ConvertRow.)
+// (Included inside namespace mamba::HWY_NAMESPACE, after LoadW, ConvertRow and RowGrain.)
 
 // Tile: kGemmMR weight rows x kGemmNV vectors of input rows; kGemmMR * kGemmNV accumulators, the
 // kGemmNV input vectors and one broadcast weight fit the vector registers (32 on AVX-512 and
 // SVE/NEON-class targets, 16 on AVX2/SSE4).
-#if HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3
-constexpr int kGemmMR = 6;
-#else
-constexpr int kGemmMR = 14;
-#endif
+constexpr int kGemmMR = kSixteenVectorRegisters ? 6 : 14;
 constexpr int kGemmNV = 2;
 // Fewest input rows that take the GEMM; fewer take the dot-product tiles (bit-identical to
 // decode), so a batched decode step of fewer sequences gives each the bits of decoding it alone.
@@ -104,6 +100,9 @@ void GemmT(const WT* HWY_RESTRICT wd, int64_t rows, int64_t cols, const float* x
   });
   const int64_t grain = RowGrain(cols, n, kGemmMR);
   ParallelForOrInline(pool, rows, grain, [&](int64_t r0, int64_t r1) {
+    // (Built here, not captured: sizeless vector types, e.g. SVE's, cannot be captured.)
+    const hn::RebindToSigned<decltype(df)> di;
+    const auto gather_idx = hn::Mul(hn::Iota(di, 0), hn::Set(di, static_cast<int32_t>(P)));
     AlignedBuffer<float> wa(static_cast<size_t>(kGemmMR * kGemmKC));  // [kGemmMR][kGemmKC]
     // [panels][kGemmMR][P], and N rows of padding for the gathers below.
     AlignedBuffer<float> c(static_cast<size_t>((panels * kGemmMR + N) * P));
@@ -139,8 +138,6 @@ void GemmT(const WT* HWY_RESTRICT wd, int64_t rows, int64_t cols, const float* x
       }
       // y[i, r + m] = c[p][m][j] for input row i = p * P + j: kGemmMR outputs per input row,
       // contiguous in y, gathered N at a time from the tile's columns (P apart).
-      const hn::RebindToSigned<decltype(df)> di;
-      const auto gather_idx = hn::Mul(hn::Iota(di, 0), hn::Set(di, static_cast<int32_t>(P)));
       for (int64_t p = 0; p < panels; ++p) {
         const float* cp = c.data() + p * kGemmMR * P;
         const int64_t valid = std::min<int64_t>(P, n - p * P);
