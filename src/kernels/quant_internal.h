@@ -8,9 +8,11 @@
 // to small integers, and each block's integer dot product is scaled by the two block scales.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
+#include "base/cpu_vendor.h"
 #include "base/dtype.h"
 #include "kernels/matmul.h"
 #include "threading/thread_pool.h"
@@ -78,6 +80,18 @@ void QuantMatMul(const WeightMatrix& w, const float* x, int64_t x_stride, int64_
                  int64_t y_stride, ThreadPool* pool);
 void QuantMatMulRef(const WeightMatrix& w, const float* x, int64_t x_stride, int64_t n, float* y,
                     int64_t y_stride);
+
+// How far ahead of its reads (bytes) a quantized decode kernel on x86 prefetches weights into
+// L2 (weight mappings may be 4 KiB pages, where the hardware prefetchers stop at each page);
+// regrouped Q8_0 rows have their own distance, 0 for none. The best values differ by core (see
+// ChooseQuantPrefetch in quant_matmul.cc for the measurements), so they are chosen once per
+// process from the CPU vendor.
+struct QuantPrefetch {
+  size_t bytes_ahead;
+  size_t grouped_q8_0_bytes_ahead;
+};
+QuantPrefetch ChooseQuantPrefetch(CpuVendor vendor);
+inline const QuantPrefetch kQuantPrefetch = ChooseQuantPrefetch(GetCpuVendor());
 
 // Highway target name the quantized MatMul dispatches to now (it also compiles AVX3_DL, which
 // the other kernels do not).

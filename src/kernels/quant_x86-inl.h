@@ -169,15 +169,12 @@ HWY_INLINE __m256 LoadHalves8(const uint8_t* blk) {
 #endif
 }
 
-// Software prefetch of the weight bytes kPrefetchBytes ahead of [p, p + kBytes): weight mappings
-// may be 4 KiB pages, where the hardware prefetchers stop at every page boundary, and rows are
-// short (one stream over the whole matrix, so running past a row or the matrix is harmless).
-constexpr size_t kPrefetchBytes = 16384;
+// Software prefetch of the weight bytes `bytes_ahead` ahead of [p, p + kBytes): rows are short,
+// one stream over the whole matrix, so running past a row or the matrix is harmless.
 template <size_t kBytes>
-HWY_INLINE void PrefetchAhead(const uint8_t* p) {
-  for (size_t i = 0; i < (kBytes + 63) / 64; ++i) {
-    __builtin_prefetch(p + kPrefetchBytes + 64 * i, 0, 2);
-  }
+HWY_INLINE void PrefetchAhead(const uint8_t* p, size_t bytes_ahead = kQuantPrefetch.bytes_ahead) {
+  const uint8_t* ahead = p + bytes_ahead;
+  for (size_t i = 0; i < (kBytes + 63) / 64; ++i) __builtin_prefetch(ahead + 64 * i, 0, 2);
 }
 
 HWY_INLINE __m256i LoadI(const void* p) {
@@ -498,11 +495,13 @@ HWY_INLINE __m256 DotSym32(const uint8_t* HWY_RESTRICT row, const QuantActs& x, 
   int64_t b = 0;
   for (; b + 8 <= groups; b += 8) {
     const uint8_t* blk = row + b * T::kBytes;
-    // Regrouped Q8_0 streams faster on the hardware prefetchers alone (regrouped weights are
-    // anonymous huge pages; 1.4b Q8_0 decode, 1 thread: 15.0-15.3 tok/s with the software
-    // prefetch, 19.9-20.6 without); the 4-bit types still gain from it (1.4b Q4_0: 29.6-31.3
-    // without, 31.5-32.3 with).
-    if constexpr (!(kGrouped && kT == DType::kQ8_0)) PrefetchAhead<8 * T::kBytes>(blk);
+    // (Regrouped Q8_0 has its own distance: none on Zen 4, see ChooseQuantPrefetch.)
+    if constexpr (kGrouped && kT == DType::kQ8_0) {
+      const size_t ahead = kQuantPrefetch.grouped_q8_0_bytes_ahead;
+      if (ahead != 0) PrefetchAhead<8 * T::kBytes>(blk, ahead);
+    } else {
+      PrefetchAhead<8 * T::kBytes>(blk);
+    }
     __m256i isum;
     __m256 wd, wm;
     if constexpr (kTransposed) {
