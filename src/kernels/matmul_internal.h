@@ -41,8 +41,10 @@ inline float WeightToF32(DType dtype, const uint8_t* row, int64_t c) {
 }
 
 #if MAMBA_HAVE_BLAS
-// Smallest batch (n) that goes to BLAS; below it the built-in kernels are as fast.
-inline constexpr int64_t kBlasMinRows = 16;
+// Smallest batch (n) that goes to BLAS: the built-in prefill GEMM's threshold (kGemmMinRows in
+// matmul_gemm-inl.h), so that products of fewer rows (batched decode, short prompts) keep the
+// decode kernels' summation order, hence decode's bits, as in the default build.
+inline constexpr int64_t kBlasMinRows = 32;
 // F32 product through cblas_sgemm (matmul_blas.cc, built only with -DMAMBA_BLAS=...).
 void MatMulBlasF32(const WeightMatrix& w, const float* x, int64_t x_stride, int64_t n, float* y,
                    int64_t y_stride, ThreadPool* pool);

@@ -4,9 +4,11 @@
 // (http_transport.h) until SIGINT or SIGTERM.
 #include <CLI/CLI.hpp>
 
-#include <pthread.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -30,6 +32,26 @@ namespace {
 int Fail(const std::string& msg) {
   std::fprintf(stderr, "mamba-server: error: %s\n", msg.c_str());
   return 1;
+}
+
+// SIGINT / SIGTERM, whichever thread takes them, are written to this pipe; a watcher thread
+// reads it. (Blocking the signals and sigwait-ing them instead only covers threads started after
+// the mask is set; a BLAS library's own threads, started before main, would take the signal's
+// default action and kill the process mid-response.)
+int g_signal_pipe[2] = {-1, -1};
+
+void OnStopSignal(int sig) {
+  const char byte = static_cast<char>(sig);
+  [[maybe_unused]] const ssize_t n = write(g_signal_pipe[1], &byte, 1);  // async-signal-safe
+}
+
+bool InstallStopSignals() {
+  if (pipe2(g_signal_pipe, O_CLOEXEC) != 0) return false;
+  struct sigaction sa {};
+  sa.sa_handler = OnStopSignal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  return sigaction(SIGINT, &sa, nullptr) == 0 && sigaction(SIGTERM, &sa, nullptr) == 0;
 }
 
 int Run(int argc, char** argv) {
@@ -72,12 +94,8 @@ int Run(int argc, char** argv) {
                  "connections served at once (default: parallel + queue + 4, at most 256)");
   CLI11_PARSE(app, argc, argv);
 
-  // Signals go to a watcher thread (below), not to whichever thread happens to run.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Signals wake a watcher thread (below) through a pipe.
+  if (!InstallStopSignals()) return Fail("cannot install the SIGINT / SIGTERM handlers");
   signal(SIGPIPE, SIG_IGN);
 
   auto loaded = Model::Load(model_path, config_path, no_mmap ? FileAccess::kRead : FileAccess::kMap,
@@ -153,15 +171,16 @@ int Run(int argc, char** argv) {
                api_opt.model_name.c_str(), parallel, host.c_str(), http.port());
 
   std::thread watcher([&] {
-    int sig = 0;
-    sigwait(&signals, &sig);
+    char sig = 0;
+    while (read(g_signal_pipe[0], &sig, 1) < 0 && errno == EINTR) {
+    }
     // End every generation first so that waiting connections finish, then stop listening.
     scheduler.Shutdown();
     http.Stop();
   });
   http.Run();
   // Run also returns when listening fails; wake the watcher so it can be joined.
-  pthread_kill(watcher.native_handle(), SIGTERM);
+  OnStopSignal(SIGTERM);
   watcher.join();
   std::fprintf(stderr, "mamba-server: stopped\n");
   return 0;
