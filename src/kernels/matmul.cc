@@ -456,6 +456,20 @@ void MatMul(const WeightMatrix& w, const float* x, int64_t x_stride, int64_t n, 
   HWY_DYNAMIC_DISPATCH(MatMulSimd)(w, x, x_stride, n, y, y_stride, pool);
 }
 
+const char* MatMulBlasName() {
+#if defined(MAMBA_BLAS_OPENBLAS)
+  return "OpenBLAS";
+#elif defined(MAMBA_BLAS_BLIS)
+  return "BLIS";
+#elif defined(MAMBA_BLAS_MKL)
+  return "MKL";
+#elif defined(MAMBA_BLAS_ACCELERATE)
+  return "Accelerate";
+#else
+  return nullptr;
+#endif
+}
+
 void ConvertToF32(DType dtype, const void* src, int64_t n, float* dst) {
   if (IsQuantized(dtype)) return kernels_internal::DequantizeRow(dtype, src, n, dst);
   HWY_DYNAMIC_DISPATCH(ConvertToF32Simd)(dtype, src, n, dst);

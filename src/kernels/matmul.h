@@ -40,6 +40,12 @@ struct WeightMatrix {
 void MatMul(const WeightMatrix& w, const float* x, int64_t x_stride, int64_t n, float* y,
             int64_t y_stride, ThreadPool* pool);
 
+// The BLAS library that F32 products of 32 or more input rows go to in this build ("OpenBLAS",
+// "BLIS", "MKL", "Accelerate"; -DMAMBA_BLAS=...), or nullptr: the built-in kernels. A BLAS
+// product agrees with the built-in one to float rounding; whether its bits depend on the thread
+// count or the batch is up to the library.
+const char* MatMulBlasName();
+
 // Scalar reference twin of MatMul: plain loops, F32 accumulation in index order.
 void MatMulRef(const WeightMatrix& w, const float* x, int64_t x_stride, int64_t n, float* y,
                int64_t y_stride);

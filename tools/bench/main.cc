@@ -23,6 +23,7 @@
 #include "base/ascii.h"
 #include "engine/session.h"
 #include "kernels/kernel_target.h"
+#include "kernels/matmul.h"
 #include "machine_limits.h"
 #include "report.h"
 #include "synthetic_model.h"
@@ -153,7 +154,9 @@ int Run(const Options& o) {
   // Machine limits: measured right before and right after the tests of each (model, threads)
   // pair, the larger value kept (other tenants of a shared host change them over time).
   if (md) {
-    std::fprintf(stderr, "kernels: %s, weights %s\n", KernelTargetName(),
+    const char* blas = MatMulBlasName();
+    std::fprintf(stderr, "kernels: %s%s%s, weights %s\n", KernelTargetName(),
+                 blas != nullptr ? ", F32 prefill through " : "", blas != nullptr ? blas : "",
                  o.mmap ? "mapped (mmap)" : "read into anonymous huge pages (--mmap 0)");
   }
 
@@ -377,10 +380,11 @@ int main(int argc, char** argv) {
                  "1 (default): map the weights; 0: read them into anonymous huge pages "
                  "(as --no-mmap in the other tools)")
       ->check(CLI::Range(0, 1));
-  app.add_option("--regroup", o.regroup,
-                 "1 (default): regroup quantized matrices at load where the kernels read them "
-                 "faster regrouped (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K on x86 AVX2+); 0: "
-                 "use them stored")
+  app.add_option(
+         "--regroup", o.regroup,
+         "1 (default): regroup quantized matrices at load where the kernels read them "
+         "faster regrouped (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K on x86 AVX2+); 0: "
+         "use them stored")
       ->check(CLI::Range(0, 1));
   app.add_option(
       "--kernels", o.kernels,
