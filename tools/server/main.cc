@@ -46,7 +46,9 @@ void OnStopSignal(int sig) {
 }
 
 bool InstallStopSignals() {
-  if (pipe2(g_signal_pipe, O_CLOEXEC) != 0) return false;
+  // (pipe + FD_CLOEXEC rather than pipe2, which macOS lacks.)
+  if (pipe(g_signal_pipe) != 0) return false;
+  for (int fd : g_signal_pipe) fcntl(fd, F_SETFD, FD_CLOEXEC);
   struct sigaction sa {};
   sa.sa_handler = OnStopSignal;
   sigemptyset(&sa.sa_mask);
