@@ -122,11 +122,24 @@ TEST_P(BatchSchedulerTest, GreedyBatchedEqualsSingleOnTinyModel) {
   opt.max_prefill_per_step = GetParam();
   BatchScheduler sched(model, nullptr, &pool, opt);
   Collector c;
+  // A gate request first: its on_done (on the worker thread) waits until every request below is
+  // queued, so they meet in the batch whatever the threads' timing (on a loaded machine the
+  // worker could otherwise finish one request before the next is submitted).
+  std::promise<void> all_queued;
+  GenerationRequest gate;
+  gate.prompt = {7};
+  gate.sampling = GreedyParams();
+  gate.max_tokens = 1;
+  gate.on_done = [queued = all_queued.get_future().share()](const GenerationResult&) {
+    queued.wait();
+  };
+  ASSERT_EQ(sched.Submit(std::move(gate)).kind, Admission::kAccepted);
   for (size_t i = 0; i < prompts.size(); ++i) {
     GenerationRequest r = c.Make(static_cast<int>(i), prompts[i], lengths[i]);
     r.ignore_eos = true;
-    ASSERT_EQ(sched.Submit(std::move(r)).kind, Admission::kAccepted);
+    EXPECT_EQ(sched.Submit(std::move(r)).kind, Admission::kAccepted);
   }
+  all_queued.set_value();
   ASSERT_TRUE(c.Wait(static_cast<int>(prompts.size())));
   for (size_t i = 0; i < prompts.size(); ++i) {
     const Outcome ref = Reference(model, nullptr, prompts[i], lengths[i], true, {});
@@ -141,13 +154,13 @@ TEST_P(BatchSchedulerTest, GreedyBatchedEqualsSingleOnTinyModel) {
   ASSERT_GE(golden.size(), 9u);
   EXPECT_EQ(c.Get(1).result.tokens, std::vector<int32_t>(golden.begin(), golden.begin() + 9));
   const SchedulerStats st = sched.Stats();
-  EXPECT_EQ(st.requests_finished, 6);
-  int64_t n_prompt = 0;
+  EXPECT_EQ(st.requests_finished, 6 + 1);  // and the gate
+  int64_t n_prompt = 1;                    // the gate's
   for (const auto& p : prompts) n_prompt += static_cast<int64_t>(p.size());
   EXPECT_EQ(st.prompt_tokens, n_prompt);
   EXPECT_EQ(st.active, 0);
   EXPECT_EQ(st.queue_depth, 0);
-  EXPECT_EQ(st.generated_tokens, 24 + 9 + 31 + 17 + 5 + 20);
+  EXPECT_EQ(st.generated_tokens, 24 + 9 + 31 + 17 + 5 + 20 + 1);
   // Batching happened: fewer forward calls than tokens.
   EXPECT_LT(st.decode_steps, st.generated_tokens - 6);
 }
