@@ -96,6 +96,24 @@ void Check(const Expected& e, int64_t rows, int64_t cols, int64_t n, const std::
   }
 }
 
+// MatMul of w with x ([n, w.cols], stride x_stride) on every compiled target, inline and on
+// `pool`, each result ([n, w.rows], stride y_stride) checked against the exact products and
+// against y_ref, MatMulRef's result.
+void CheckMatMulEveryTarget(const TestWeights& w, const std::vector<float>& x, int64_t x_stride,
+                            int64_t n, const Expected& e, const std::vector<float>& y_ref,
+                            int64_t y_stride, ThreadPool* pool) {
+  ForEachTarget([&](const std::string&) {
+    for (ThreadPool* p : {static_cast<ThreadPool*>(nullptr), pool}) {
+      SCOPED_TRACE(testing::Message()
+                   << DTypeName(w.dtype) << " rows=" << w.rows << " cols=" << w.cols << " n=" << n
+                   << " pool=" << (p ? p->num_threads() : 0));
+      std::vector<float> y(n * y_stride, -7.0f);
+      MatMul(w.view(), x.data(), x_stride, n, y.data(), y_stride, p);
+      Check(e, w.rows, w.cols, n, y, y_stride, "MatMul", &y_ref);
+    }
+  });
+}
+
 TEST(MatMulTest, MatchesRefAllTargetsShapesDtypes) {
   std::mt19937 rng(1234);
   ThreadPool pool2(2);
@@ -113,16 +131,7 @@ TEST(MatMulTest, MatchesRefAllTargetsShapesDtypes) {
           MatMulRef(w.view(), x.data(), x_stride, n, y_ref.data(), y_stride);
           const Expected e = ExactProducts(w, x, x_stride, n);
           Check(e, rows, cols, n, y_ref, y_stride, "MatMulRef");
-          ForEachTarget([&](const std::string&) {
-            for (ThreadPool* pool : {static_cast<ThreadPool*>(nullptr), &pool2}) {
-              SCOPED_TRACE(testing::Message()
-                           << DTypeName(dtype) << " rows=" << rows << " cols=" << cols << " n=" << n
-                           << " pool=" << (pool ? pool->num_threads() : 0));
-              std::vector<float> y(n * y_stride, -7.0f);
-              MatMul(w.view(), x.data(), x_stride, n, y.data(), y_stride, pool);
-              Check(e, rows, cols, n, y, y_stride, "MatMul", &y_ref);
-            }
-          });
+          CheckMatMulEveryTarget(w, x, x_stride, n, e, y_ref, y_stride, &pool2);
           if (HasFailure()) return;
         }
       }
@@ -195,15 +204,7 @@ TEST(MatMulTest, GemmMatchesRefOddShapes) {
         std::vector<float> y_ref(n * y_stride, -7.0f);
         MatMulRef(w.view(), x.data(), x_stride, n, y_ref.data(), y_stride);
         const Expected e = ExactProducts(w, x, x_stride, n);
-        ForEachTarget([&](const std::string&) {
-          for (ThreadPool* pool : {static_cast<ThreadPool*>(nullptr), &pool2}) {
-            SCOPED_TRACE(testing::Message() << DTypeName(dtype) << " rows=" << rows << " cols="
-                                            << cols << " n=" << n << " pool=" << (pool != nullptr));
-            std::vector<float> y(n * y_stride, -7.0f);
-            MatMul(w.view(), x.data(), x_stride, n, y.data(), y_stride, pool);
-            Check(e, rows, cols, n, y, y_stride, "MatMul", &y_ref);
-          }
-        });
+        CheckMatMulEveryTarget(w, x, x_stride, n, e, y_ref, y_stride, &pool2);
         if (HasFailure()) return;
       }
     }
