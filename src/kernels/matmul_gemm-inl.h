@@ -36,9 +36,12 @@ constexpr int64_t kGemmKC = 256;
 // c[m][v] (kGemmMR x kGemmNV vectors) += sum over k < kc of wa[m][k] * xp[k][v], k in order
 // (c taken as zero when `first`). wa: [kGemmMR][kGemmKC] widened weights; xp: [kc][kGemmNV * N]
 // packed inputs; c: [kGemmMR][kGemmNV * N].
+// pf[0, n_pf): cache lines to prefetch into L2, spread evenly over the steps of k (a burst of
+// them before the tile filled the line fill buffers and stalled the core).
 template <class DF>
 HWY_NOINLINE void GemmTile(DF df, const float* HWY_RESTRICT wa, const float* HWY_RESTRICT xp,
-                           int64_t kc, bool first, float* HWY_RESTRICT c) {
+                           int64_t kc, bool first, float* HWY_RESTRICT c,
+                           const char* const* HWY_RESTRICT pf, int64_t n_pf) {
   using V = hn::Vec<DF>;
   const int64_t N = static_cast<int64_t>(hn::Lanes(df));
   V acc[kGemmMR][kGemmNV];
@@ -47,7 +50,13 @@ HWY_NOINLINE void GemmTile(DF df, const float* HWY_RESTRICT wa, const float* HWY
       acc[m][v] = first ? hn::Zero(df) : hn::Load(df, c + (m * kGemmNV + v) * N);
     }
   }
+  const int64_t pf_every = std::max<int64_t>(1, kc / std::max<int64_t>(1, n_pf));
+  int64_t pf_countdown = 1, pf_next = 0;
   for (int64_t k = 0; k < kc; ++k) {
+    if (--pf_countdown == 0) {
+      pf_countdown = pf_every;
+      if (pf_next < n_pf) __builtin_prefetch(pf[pf_next++], 0, 2);
+    }
     V xv[kGemmNV];
     for (int v = 0; v < kGemmNV; ++v) xv[v] = hn::Load(df, xp + (k * kGemmNV + v) * N);
     for (int m = 0; m < kGemmMR; ++m) {
@@ -106,6 +115,8 @@ void GemmT(const WT* HWY_RESTRICT wd, int64_t rows, int64_t cols, const float* x
     AlignedBuffer<float> wa(static_cast<size_t>(kGemmMR * kGemmKC));  // [kGemmMR][kGemmKC]
     // [panels][kGemmMR][P], and N rows of padding for the gathers below.
     AlignedBuffer<float> c(static_cast<size_t>((panels * kGemmMR + N) * P));
+    std::vector<const char*> pf_lines(
+        static_cast<size_t>(kGemmMR * ((kGemmKC * int64_t{sizeof(WT)} + 63) / 64)));
     for (int64_t r = r0; r < r1; r += kGemmMR) {
       const int64_t mr = std::min<int64_t>(kGemmMR, r1 - r);
       for (int64_t k0 = 0; k0 < cols; k0 += kGemmKC) {
@@ -127,13 +138,18 @@ void GemmT(const WT* HWY_RESTRICT wd, int64_t rows, int64_t cols, const float* x
         const int64_t next_k = k0 + kc < cols ? k0 + kc : 0;
         const int64_t next_bytes = std::min(kGemmKC, cols - next_k) * int64_t{sizeof(WT)};
         const int64_t next_rows = std::max<int64_t>(0, std::min<int64_t>(kGemmMR, r1 - next_r));
+        int64_t n_pf = 0;
         for (int64_t m = 0; m < next_rows; ++m) {
           const auto* next = reinterpret_cast<const char*>(wd + (next_r + m) * cols + next_k);
-          for (int64_t b = 0; b < next_bytes; b += 64) __builtin_prefetch(next + b, 0, 2);
+          for (int64_t b = 0; b < next_bytes; b += 64) pf_lines[n_pf++] = next + b;
         }
+        // Spread over the panels' k steps: each panel takes its share of the lines.
+        const int64_t per_panel = (n_pf + panels - 1) / panels;
         for (int64_t p = 0; p < panels; ++p) {
-          GemmTile(df, wa.data(), xp + (p * cols + k0) * P, kc, k0 == 0,
-                   c.data() + p * kGemmMR * P);
+          const int64_t pf0 = std::min(n_pf, p * per_panel);
+          const int64_t pf1 = std::min(n_pf, pf0 + per_panel);
+          GemmTile(df, wa.data(), xp + (p * cols + k0) * P, kc, k0 == 0, c.data() + p * kGemmMR * P,
+                   pf_lines.data() + pf0, pf1 - pf0);
         }
       }
       // y[i, r + m] = c[p][m][j] for input row i = p * P + j: kGemmMR outputs per input row,
