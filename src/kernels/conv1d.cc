@@ -50,6 +50,7 @@ HWY_INLINE void UpdateState(D d, const CausalConv1dArgs& a, int64_t c) {
 
 constexpr int64_t kBlock = 64;        // channels per block: x/out rows of a block share cache lines
 constexpr int64_t kTapFloats = 4096;  // the block's taps on the stack (16 KiB)
+constexpr int64_t kPrefetchTokens = 8;
 
 void CausalConv1dSiluSimd(const CausalConv1dArgs& a, ThreadPool* pool) {
   const hn::ScalableTag<float> df;
@@ -75,7 +76,15 @@ void CausalConv1dSiluSimd(const CausalConv1dArgs& a, ThreadPool* pool) {
           hn::Vec<decltype(df)> w[4];
           hn::LoadInterleaved4(df, a.weight + c_vec * 4, w[0], w[1], w[2], w[3]);
           auto tap = [&](int64_t k) HWY_ATTR { return w[k]; };
-          for (int64_t t = 0; t < a.n_tokens; ++t) ConvToken(df, a, tap, t, c_vec);
+          for (int64_t t = 0; t < a.n_tokens; ++t) {
+            // Token rows are far apart (the hardware prefetchers do not follow): fetch the
+            // input and output lines of these channels kPrefetchTokens ahead.
+            if (t + kPrefetchTokens < a.n_tokens) {
+              __builtin_prefetch(a.x + (t + kPrefetchTokens) * a.x_stride + c_vec);
+              __builtin_prefetch(a.out + (t + kPrefetchTokens) * a.out_stride + c_vec, 1);
+            }
+            ConvToken(df, a, tap, t, c_vec);
+          }
         }
       }
 #endif

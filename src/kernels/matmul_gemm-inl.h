@@ -36,6 +36,7 @@ constexpr int64_t kGemmKC = 256;
 // c[m][v] (kGemmMR x kGemmNV vectors) += sum over k < kc of wa[m][k] * xp[k][v], k in order
 // (c taken as zero when `first`). wa: [kGemmMR][kGemmKC] widened weights; xp: [kc][kGemmNV * N]
 // packed inputs; c: [kGemmMR][kGemmNV * N].
+constexpr int64_t kGemmXpAhead = 16;
 // pf[0, n_pf): cache lines to prefetch into L2, spread evenly over the steps of k (a burst of
 // them before the tile filled the line fill buffers and stalled the core).
 template <class DF>
@@ -58,7 +59,10 @@ HWY_NOINLINE void GemmTile(DF df, const float* HWY_RESTRICT wa, const float* HWY
       if (pf_next < n_pf) __builtin_prefetch(pf[pf_next++], 0, 2);
     }
     V xv[kGemmNV];
-    for (int v = 0; v < kGemmNV; ++v) xv[v] = hn::Load(df, xp + (k * kGemmNV + v) * N);
+    for (int v = 0; v < kGemmNV; ++v) {
+      __builtin_prefetch(xp + ((k + kGemmXpAhead) * kGemmNV + v) * N, 0, 3);
+      xv[v] = hn::Load(df, xp + (k * kGemmNV + v) * N);
+    }
     for (int m = 0; m < kGemmMR; ++m) {
       const V b = hn::Set(df, wa[m * kGemmKC + k]);
       for (int v = 0; v < kGemmNV; ++v) acc[m][v] = hn::MulAdd(b, xv[v], acc[m][v]);
