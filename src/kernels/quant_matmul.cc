@@ -651,11 +651,13 @@ namespace mamba::kernels_internal {
 // - Intel Xeon (2 vCPUs, AVX-512, 2 MiB L2 per core), interleaved rounds: regrouped Q8_0 gains
 //   from a prefetch 4 KiB ahead (370m, 1 thread: 78-79 -> 84-85 %, 2 threads 68-69 -> 77-78 %;
 //   1.4b 81 -> 86-90 % and 80 -> 83 %), more than 1, 8 or 16 KiB ahead (82-83 % on 370m);
-//   for the 4-bit types 4 KiB against 16 KiB was mixed (1.4b Q4_0 84 vs 81 %, 370m Q4_K_M 79
-//   vs 83 %), so they keep 16 KiB.
+//   for the 4-bit types 4 KiB against 16 KiB was mixed at first (1.4b Q4_0 84 vs 81 %, 370m
+//   Q4_K_M 79 vs 83 %), then three interleaved rounds per file and thread count favoured 4 KiB
+//   in 23 of 24 pairs (370m Q4_0 / Q4_K_M and 1.4b Q4_0 / Q4_K_M at 1 and 2 threads: +1 to +6
+//   points, e.g. 370m Q4_0 2 threads 68.7-69.5 vs 63.8-66.3 %), so every type takes 4 KiB.
 // Other cores keep Zen 4's values, the ones measured first.
 QuantPrefetch ChooseQuantPrefetch(CpuVendor vendor) {
-  if (vendor == CpuVendor::kIntel) return QuantPrefetch{16384, 4096};
+  if (vendor == CpuVendor::kIntel) return QuantPrefetch{4096, 4096};
   return QuantPrefetch{16384, 0};
 }
 
