@@ -372,6 +372,17 @@ BENCHMARK(BM_QuantMatVec)
     ->Args({static_cast<int>(DType::kQ4_K), 1024, 4096, 1, 0, 0})
     ->Args({static_cast<int>(DType::kQ4_K), 1024, 4096, 1, 0, 1})
     ->Args({static_cast<int>(DType::kQ6_K), 512, 1024, 1, 0, 0})
+    // Mamba's short-row projections: dt_proj [d_inner, dt_rank] (370m: 64 columns, which
+    // llama.cpp's Q4_K_M stores as Q5_0) and x_proj [dt_rank + 2 d_state, d_inner].
+    ->ArgsProduct({{static_cast<int>(DType::kQ5_0), static_cast<int>(DType::kQ4_0),
+                    static_cast<int>(DType::kQ8_0)},
+                   {2048},
+                   {64, 128},
+                   {1},
+                   {0, 1},
+                   {0}})
+    ->Args({static_cast<int>(DType::kQ4_K), 96, 2048, 1, 1, 0})
+    ->Args({static_cast<int>(DType::kQ4_K), 96, 2048, 1, 1, 1})
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 
