@@ -142,9 +142,10 @@ void GemmT(const WT* HWY_RESTRICT wd, int64_t rows, int64_t cols, const float* x
         }
         // The next block's weights (this tile's next columns, or the next tile's first) are
         // prefetched into L2 while the panels run (each row gives 16 B per block step, little
-        // for the hardware prefetchers). Measured against no prefetch and 2 or 3 blocks ahead:
-        // within noise in pp512 (1.4b F16 78-81 t/s for all four), where prefetching into L1
-        // instead was slower (66 vs 68-70 t/s) and so was spreading it over the panels.
+        // for the hardware prefetchers), one line every few k steps of the tiles: issued in one
+        // burst before them, the prefetches filled the line fill buffers and stalled the core
+        // (1.4b F16 pp512, 2 threads: ~30 % of the widening's samples on that loop; spread,
+        // 79.5-84.4 -> 82.3-85.6 t/s). Into L1, or 2 blocks ahead: no faster.
         const int64_t next_r = k0 + kc < cols ? r : r + kGemmMR;
         const int64_t next_k = k0 + kc < cols ? k0 + kc : 0;
         const int64_t next_bytes = std::min(kGemmKC, cols - next_k) * int64_t{sizeof(WT)};

@@ -268,11 +268,6 @@ void ScanBlockStateLanes(DS ds, const SelectiveScanArgs& a, int64_t c0, int64_t 
 constexpr int64_t kMinTokensChannelLanes = 4;
 constexpr int64_t kMaxStateChannelLanes = 64;  // stack buffers below
 
-// Channels [c, c + Lanes(df)) for all tokens, lanes over channels, with exactly the operations of
-// ScanBlockStateLanes<DS> for each (token, channel) in the same order (the per-lane accumulators
-// acc[i] of DS become vectors P[i], SumHalves becomes vector adds of P[i] + P[i + h]), so the
-// results are bit-identical to it: a sequence's outputs do not depend on how its tokens are split
-// into calls. Needs n_state <= kMaxStateChannelLanes.
 // The per-token rows of x, dt, z and y are d_inner or more floats apart, too far for the hardware
 // prefetchers, and a chunk's rows outgrow L2 (1.4b, 96 tokens: 4.5 MB): without a prefetch the
 // loop waited on those loads for most of its time (1.4b F16 pp512 profile, 41 % of the scan's
@@ -292,6 +287,11 @@ HWY_INLINE void PrefetchTokenRows(const SelectiveScanArgs& a, int64_t t, int64_t
   if (a.y != a.dt) PrefetchSpan(a.y + t * a.y_stride + c, lanes);
 }
 
+// Channels [c, c + Lanes(df)) for all tokens, lanes over channels, with exactly the operations of
+// ScanBlockStateLanes<DS> for each (token, channel) in the same order (the per-lane accumulators
+// acc[i] of DS become vectors P[i], SumHalves becomes vector adds of P[i] + P[i + h]), so the
+// results are bit-identical to it: a sequence's outputs do not depend on how its tokens are split
+// into calls. Needs n_state <= kMaxStateChannelLanes.
 template <class DS>
 void ScanGroupChannelLanes(DS, const SelectiveScanArgs& a, int64_t c) {
   const hn::ScalableTag<float> df;
