@@ -455,6 +455,9 @@ void FusedRowsX86(DType dtype, const uint8_t* w0, size_t row_bytes, bool grouped
   // The 32-element block types (xt is null except for Q4_0/Q4_1 and the kGroups8 layout).
   auto sym32 = [&](auto type) {
     constexpr DType kT = decltype(type)::value;
+    if (cols < 256) {  // no whole 8-block group: stored and regrouped rows are alike
+      return x86::ShortRowsSym32<kT>(w0, row_bytes, xq, cols, r0, r1, y);
+    }
     if (grouped) {
       return run([&](const uint8_t* p, auto nr, __m256* out) {
         for (int i = 0; i < decltype(nr)::value; ++i)

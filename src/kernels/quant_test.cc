@@ -302,24 +302,27 @@ TEST(QuantMatMulTest, X86RowsBitIdenticalWhateverTheBatch) {
   ThreadPool pool2(2);
   int x86_targets = 0;
   for (DType dtype : kStored) {
-    const int64_t cols = 19 * GetDTypeInfo(dtype).block_size, rows = 301;
-    const QWeights w = MakeQWeights(rng, dtype, rows, cols);
-    const std::vector<float> x = RandomVec(rng, 9 * cols, -1.0f, 1.0f);  // [9, cols]
-    ForEachQuantTarget([&](const std::string& target) {
-      if (target.rfind("AVX", 0) != 0) return;
-      ++x86_targets;
-      std::vector<float> alone(9 * rows);
-      for (int64_t i = 0; i < 9; ++i) {
-        MatMul(w.view(dtype, rows, cols), x.data() + i * cols, cols, 1, alone.data() + i * rows,
-               rows, &pool2);
-      }
-      for (int64_t n : {2, 5, 9}) {
-        SCOPED_TRACE(testing::Message() << DTypeName(dtype) << " " << target << " n=" << n);
-        std::vector<float> y(n * rows, -7.0f);
-        MatMul(w.view(dtype, rows, cols), x.data(), cols, n, y.data(), rows, &pool2);
-        ASSERT_EQ(std::memcmp(y.data(), alone.data(), y.size() * sizeof(float)), 0);
-      }
-    });
+    for (int64_t blocks : {19, 2, 5}) {  // (rows of fewer than 8 blocks: a kernel of their own)
+      const int64_t cols = blocks * GetDTypeInfo(dtype).block_size, rows = 301;
+      const QWeights w = MakeQWeights(rng, dtype, rows, cols);
+      const std::vector<float> x = RandomVec(rng, 9 * cols, -1.0f, 1.0f);  // [9, cols]
+      ForEachQuantTarget([&](const std::string& target) {
+        if (target.rfind("AVX", 0) != 0) return;
+        ++x86_targets;
+        std::vector<float> alone(9 * rows);
+        for (int64_t i = 0; i < 9; ++i) {
+          MatMul(w.view(dtype, rows, cols), x.data() + i * cols, cols, 1, alone.data() + i * rows,
+                 rows, &pool2);
+        }
+        for (int64_t n : {2, 5, 9}) {
+          SCOPED_TRACE(testing::Message()
+                       << DTypeName(dtype) << " cols=" << cols << " " << target << " n=" << n);
+          std::vector<float> y(n * rows, -7.0f);
+          MatMul(w.view(dtype, rows, cols), x.data(), cols, n, y.data(), rows, &pool2);
+          ASSERT_EQ(std::memcmp(y.data(), alone.data(), y.size() * sizeof(float)), 0);
+        }
+      });
+    }
   }
   if (x86_targets == 0) GTEST_SKIP() << "no x86 AVX2+ target on this CPU";
 }

@@ -454,6 +454,13 @@ inline void TransposeActs8(const QuantActs& x, int64_t cols, std::vector<int8_t>
   }
 }
 
+// a * b + c rounded once, spelled out: whether `c + a * b` is contracted into an FMA is up to
+// the compiler (GCC does by default, clang only within one expression), and ShortRowsSym32 must
+// repeat Sym32Finish's rounding exactly.
+HWY_INLINE float FmaF32(float a, float b, float c) {
+  return _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(a), _mm_set_ss(b), _mm_set_ss(c)));
+}
+
 // The end of a 32-element block row's dot: blocks [b, groups) that do not fill a group of 8,
 // one at a time in scalar F32, added to lane 0 of acc + macc (the 8-block groups' F32 lanes).
 // Shared by DotSym32 and the multi-row kernels (quant_x86_multi-inl.h), so both give the same bits.
@@ -469,11 +476,11 @@ HWY_INLINE __m256 Sym32Finish(const uint8_t* HWY_RESTRICT row, const QuantActs& 
     if constexpr (T::kOffShift >= 0) isum -= x.qsum[b] * (1 << T::kOffShift);
     uint16_t dbits;
     std::memcpy(&dbits, blk, 2);
-    tail += HalfToF32(dbits) * x.d[b] * static_cast<float>(isum);
+    tail = FmaF32(HalfToF32(dbits) * x.d[b], static_cast<float>(isum), tail);
     if constexpr (T::kMin) {
       uint16_t mbits;
       std::memcpy(&mbits, blk + 2, 2);
-      tail += HalfToF32(mbits) * x.s[b];
+      tail = FmaF32(HalfToF32(mbits), x.s[b], tail);
     }
   }
   return _mm256_add_ps(_mm256_add_ps(acc, macc), _mm256_setr_ps(tail, 0, 0, 0, 0, 0, 0, 0));
@@ -555,6 +562,54 @@ HWY_INLINE void DotRowsX86(const Dot& dot, const uint8_t* w, size_t row_bytes, i
     __m256 a;
     dot(w + static_cast<size_t>(r) * row_bytes, std::integral_constant<int, 1>(), &a);
     y[r] = HSumF32(a);
+  }
+}
+
+// n == 1 products of rows of fewer than 8 blocks (Mamba's dt_proj: dt_rank columns, 2 blocks
+// on 370m), y[r] for r in [r0, r1), 8 rows at a time. A row has no whole 8-block group, so
+// DotSym32 runs only Sym32Finish, a horizontal sum per block and scalar F32 math: ~15 cycles a
+// row, under the memory's speed for 4/5-bit rows. Here block b's 8 integer dots are reduced
+// together (exact integers: the same sums) and Sym32Finish's F32 math runs lane-wise in its
+// order, tail = fma(d * x.d[b], isum, tail) then fma(m, x.s[b], tail), so every row gets
+// DotSym32's bits: decode keeps the bits of the multi-row kernels, which take Sym32Finish.
+template <DType kT>
+HWY_INLINE void ShortRowsSym32(const uint8_t* w, size_t row_bytes, const QuantActs& x, int64_t cols,
+                               int64_t r0, int64_t r1, float* y) {
+  using T = Sym32Traits<kT>;
+  const int64_t groups = cols / 32;
+  int64_t r = r0;
+  for (; r + 8 <= r1; r += 8) {
+    const uint8_t* rows = w + static_cast<size_t>(r) * row_bytes;
+    for (size_t off = 0; off < 8 * row_bytes; off += 64) {
+      __builtin_prefetch(rows + kQuantPrefetch.bytes_ahead + off, 0, 2);
+    }
+    __m256 tail = _mm256_setzero_ps();
+    for (int64_t b = 0; b < groups; ++b) {
+      __m256i v[8];
+      alignas(16) uint16_t dbits[8], mbits[8];
+      for (int i = 0; i < 8; ++i) {
+        const uint8_t* blk = rows + i * row_bytes + b * T::kBytes;
+        v[i] = BlockDot<kT>(blk, x.q8.data() + b * 32);
+        std::memcpy(&dbits[i], blk, 2);
+        if constexpr (T::kMin) std::memcpy(&mbits[i], blk + 2, 2);
+      }
+      __m256i isum = Reduce8(v);
+      if constexpr (T::kOffShift >= 0) {
+        isum = _mm256_sub_epi32(isum, _mm256_set1_epi32(x.qsum[b] * (1 << T::kOffShift)));
+      }
+      const __m256 d = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(dbits)));
+      tail =
+          _mm256_fmadd_ps(_mm256_mul_ps(d, _mm256_set1_ps(x.d[b])), _mm256_cvtepi32_ps(isum), tail);
+      if constexpr (T::kMin) {
+        const __m256 m = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(mbits)));
+        tail = _mm256_fmadd_ps(m, _mm256_set1_ps(x.s[b]), tail);
+      }
+    }
+    // + 0 as DotSym32's lane sums add it (a -0 sum comes out +0 there too).
+    _mm256_storeu_ps(y + r, _mm256_add_ps(tail, _mm256_setzero_ps()));
+  }
+  for (; r < r1; ++r) {
+    y[r] = HSumF32(DotSym32<kT>(w + static_cast<size_t>(r) * row_bytes, x, cols));
   }
 }
 
