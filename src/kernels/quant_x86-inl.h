@@ -169,12 +169,15 @@ HWY_INLINE __m256 LoadHalves8(const uint8_t* blk) {
 #endif
 }
 
-// Software prefetch of the weight bytes `bytes_ahead` ahead of [p, p + kBytes): rows are short,
+// Software prefetch of the weight bytes `bytes_ahead` ahead of [p, p + bytes): rows are short,
 // one stream over the whole matrix, so running past a row or the matrix is harmless.
+HWY_INLINE void PrefetchAhead(const uint8_t* p, size_t bytes, size_t bytes_ahead) {
+  const uint8_t* ahead = p + bytes_ahead;
+  for (size_t i = 0; i < (bytes + 63) / 64; ++i) __builtin_prefetch(ahead + 64 * i, 0, 2);
+}
 template <size_t kBytes>
 HWY_INLINE void PrefetchAhead(const uint8_t* p, size_t bytes_ahead = kQuantPrefetch.bytes_ahead) {
-  const uint8_t* ahead = p + bytes_ahead;
-  for (size_t i = 0; i < (kBytes + 63) / 64; ++i) __builtin_prefetch(ahead + 64 * i, 0, 2);
+  PrefetchAhead(p, kBytes, bytes_ahead);
 }
 
 HWY_INLINE __m256i LoadI(const void* p) {
@@ -580,9 +583,7 @@ HWY_INLINE void ShortRowsSym32(const uint8_t* w, size_t row_bytes, const QuantAc
   int64_t r = r0;
   for (; r + 8 <= r1; r += 8) {
     const uint8_t* rows = w + static_cast<size_t>(r) * row_bytes;
-    for (size_t off = 0; off < 8 * row_bytes; off += 64) {
-      __builtin_prefetch(rows + kQuantPrefetch.bytes_ahead + off, 0, 2);
-    }
+    PrefetchAhead(rows, 8 * row_bytes, kQuantPrefetch.bytes_ahead);
     __m256 tail = _mm256_setzero_ps();
     for (int64_t b = 0; b < groups; ++b) {
       __m256i v[8];
